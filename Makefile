@@ -1,0 +1,24 @@
+# Two commands for a new user: `make demo` and `make test`.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+# The CPU build of torch; the library itself accepts any torch>=2.4.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: install demo test clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q "$(TORCH_PIN)" -e ".[all,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	PYTHON=$(PYTHON) bash scripts/demo.sh
+
+test: install
+	PYTHON=$(PYTHON) bash scripts/test.sh
+
+clean:
+	rm -rf $(VENV) demo_output build *.egg-info

@@ -1,0 +1,51 @@
+"""artifex_keras: generative models on Keras 3 for JAX, TensorFlow and PyTorch.
+
+Submodules load on first use, so `import artifex_keras` is cheap and the
+`artifex-keras` command can choose the Keras backend before Keras is imported.
+
+Example:
+```python
+import artifex_keras as ak
+model = ak.from_preset("vae_fashion_mnist")
+samples = model.generate(16, seed=0)
+```
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = ("data", "layers", "losses", "metrics", "models", "optimizers", "presets", "registry")
+_ATTRIBUTES = {
+    "Config": "artifex_keras.config",
+    "GenerativeModel": "artifex_keras.models.base",
+    "create_model": "artifex_keras.registry",
+    "list_models": "artifex_keras.registry",
+    "register_model": "artifex_keras.registry",
+    "list_presets": "artifex_keras.presets",
+    "preset_metadata": "artifex_keras.presets",
+    "evaluate_model": "artifex_keras.evaluation",
+    "save_image_grid": "artifex_keras.images",
+}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"artifex_keras.{name}")
+    if name in _ATTRIBUTES:
+        return getattr(importlib.import_module(_ATTRIBUTES[name]), name)
+    raise AttributeError(f"module 'artifex_keras' has no attribute {name!r}")
+
+
+def from_preset(preset, load_weights=True, **overrides):
+    """Build the model a preset describes (any family), weights loaded."""
+    from artifex_keras.models.base import GenerativeModel
+
+    return GenerativeModel.from_preset(preset, load_weights=load_weights, **overrides)
+
+
+def __dir__():
+    return sorted([*globals(), *_SUBMODULES, *_ATTRIBUTES])
+
+
+__all__ = ["from_preset", *_SUBMODULES, *_ATTRIBUTES]

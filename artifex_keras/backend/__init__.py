@@ -1,0 +1,37 @@
+"""The only package that branches on the Keras backend.
+
+`PhaseTrainer` is the trainer mixin for the active backend; `input_gradient`
+is the nested-gradient helper (gradient penalties, score matching);
+`device_name()` names the accelerator the backend computes on.
+
+Example:
+```python
+from artifex_keras.backend import input_gradient
+grad = input_gradient(lambda x: critic(x), interpolated)  # differentiable again
+```
+"""
+
+import keras
+
+from artifex_keras.backend.phases import Phase
+
+_BACKEND = keras.backend.backend()
+
+if _BACKEND == "jax":
+    from artifex_keras.backend.jax import JAXPhaseTrainer as PhaseTrainer
+    from artifex_keras.backend.jax import device_name
+    from artifex_keras.backend.jax import input_gradient
+elif _BACKEND == "tensorflow":
+    from artifex_keras.backend.tensorflow import TensorFlowPhaseTrainer as PhaseTrainer
+    from artifex_keras.backend.tensorflow import device_name
+    from artifex_keras.backend.tensorflow import input_gradient
+elif _BACKEND == "torch":
+    from artifex_keras.backend.torch import TorchPhaseTrainer as PhaseTrainer
+    from artifex_keras.backend.torch import device_name
+    from artifex_keras.backend.torch import input_gradient
+else:
+    raise ImportError(
+        f"artifex_keras supports the 'jax', 'tensorflow' and 'torch' Keras backends, got {_BACKEND!r}"
+    )
+
+__all__ = ["Phase", "PhaseTrainer", "device_name", "input_gradient"]

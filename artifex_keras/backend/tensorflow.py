@@ -1,0 +1,43 @@
+"""TensorFlow trainer: one `GradientTape` per phase; works under `jit_compile`."""
+
+import tensorflow as tf
+
+from artifex_keras.backend.common import run_evaluation_phases
+from artifex_keras.backend.common import run_training_phases
+
+
+def _phase_gradients(phase, data):
+    variables = list(phase.variables)
+    with tf.GradientTape() as tape:
+        loss, logs = phase.loss_fn(data, training=True)
+        scaled = phase.optimizer.scale_loss(loss)
+    grads = tape.gradient(scaled, variables)
+    # Gathers (embeddings, codebooks) give IndexedSlices with repeated rows,
+    # which Keras' TensorFlow optimizers mis-apply; dense gradients are exact.
+    grads = [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+    return loss, logs, grads
+
+
+class TensorFlowPhaseTrainer:
+    """Mixin giving a `keras.Model` the phase-based `train_step` on TensorFlow."""
+
+    def train_step(self, data):
+        return run_training_phases(self, data, _phase_gradients)
+
+    def test_step(self, data):
+        return run_evaluation_phases(self, data)
+
+
+def input_gradient(fn, x):
+    """Gradient of `sum(fn(x))` with respect to `x`, differentiable again."""
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(fn(x))
+    return tape.gradient(total, x)
+
+
+def device_name():
+    """`"cpu"`, or the name of the first GPU TensorFlow sees."""
+    gpus = tf.config.list_physical_devices("GPU")
+    return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "gpu") if gpus else "cpu"

@@ -1,0 +1,46 @@
+"""PyTorch trainer: autograd per phase, optimizer updates under `no_grad`."""
+
+import torch
+
+from artifex_keras.backend.common import apply_updates
+from artifex_keras.backend.common import run_evaluation_phases
+from artifex_keras.backend.common import run_training_phases
+
+
+def _phase_gradients(phase, data):
+    loss, logs = phase.loss_fn(data, training=True)
+    scaled = phase.optimizer.scale_loss(loss)
+    # autograd.grad (not backward) so other phases' variables keep no stale .grad
+    grads = torch.autograd.grad(scaled, [v.value for v in phase.variables], allow_unused=True)
+    return loss.detach(), {k: v.detach() for k, v in logs.items()}, list(grads)
+
+
+def _apply_without_grad(optimizer, grads, variables):
+    with torch.no_grad():
+        apply_updates(optimizer, grads, variables)
+
+
+class TorchPhaseTrainer:
+    """Mixin giving a `keras.Model` the phase-based `train_step` on PyTorch."""
+
+    def train_step(self, data):
+        with torch.enable_grad():
+            return run_training_phases(self, data, _phase_gradients, apply=_apply_without_grad)
+
+    def test_step(self, data):
+        with torch.no_grad():
+            return run_evaluation_phases(self, data)
+
+
+def input_gradient(fn, x):
+    """Gradient of `sum(fn(x))` with respect to `x`, differentiable again."""
+    if not x.requires_grad:
+        x = x.detach().requires_grad_(True)
+    total = fn(x).sum()
+    (grad,) = torch.autograd.grad(total, x, create_graph=True)
+    return grad
+
+
+def device_name():
+    """`"cpu"`, or the name of the first CUDA device."""
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"

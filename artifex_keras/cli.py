@@ -1,0 +1,425 @@
+"""The `artifex-keras` command: list presets and models, train, sample and evaluate.
+
+Example:
+```
+artifex-keras presets --family vae
+artifex-keras models
+artifex-keras train vae --data digits --epochs 20 --set latent_dim=2 --set hidden_dims=[128]
+artifex-keras sample artifex_output/vae -n 64 --output grid.png
+artifex-keras evaluate artifex_output/vae --num-samples 1000 --output metrics.json
+```
+The backend is `$KERAS_BACKEND`, JAX when unset.
+"""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import argparse  # noqa: E402
+import difflib  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import pathlib  # noqa: E402
+import platform  # noqa: E402
+import shlex  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import artifex_keras  # noqa: E402
+from artifex_keras import data as datasets  # noqa: E402
+from artifex_keras import presets  # noqa: E402
+from artifex_keras.backend import device_name  # noqa: E402
+from artifex_keras.data.loaders import SPLITS  # noqa: E402
+from artifex_keras.evaluation import DEFAULT_BATCH_SIZE  # noqa: E402
+from artifex_keras.evaluation import DEFAULT_NUM_SAMPLES  # noqa: E402
+from artifex_keras.evaluation import available_metrics  # noqa: E402
+from artifex_keras.evaluation import data_scale  # noqa: E402
+from artifex_keras.evaluation import evaluate_model  # noqa: E402
+from artifex_keras.images import save_image_grid  # noqa: E402
+from artifex_keras.registry import get_model_class  # noqa: E402
+from artifex_keras.registry import list_models  # noqa: E402
+
+PROG = "artifex-keras"
+# Used when neither the command line nor the preset's metadata.json "training" section sets them.
+TRAINING_DEFAULTS = {"data": "fashion_mnist", "epochs": 10, "batch_size": 128, "learning_rate": 1e-3}
+GRID_COLUMNS = 8
+GRID_SAMPLES = 64
+SAMPLES_FILE = "samples.png"
+METRICS_FILE = "metrics.json"
+_HUB_PREFIXES = ("hf://", "kaggle://")
+
+
+class CommandError(Exception):
+    """A mistake on the command line: reported as one line on stderr, exit status 2."""
+
+
+def main(argv=None):
+    """Run the `artifex-keras` command with `argv` (default `sys.argv[1:]`); returns the exit status.
+
+    Mistakes (unknown preset or model, bad `--set`, data that does not fit)
+    print one line on stderr and return 2.
+
+    Example:
+    ```python
+    from artifex_keras.cli import main
+    main(["train", "vae", "--data", "digits", "--epochs", "1", "--set", "latent_dim=2", "--output", "out/vae"])
+    main(["sample", "out/vae", "-n", "16", "--output", "grid.png"])
+    ```
+    """
+    argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error argparse already reported
+        return stop.code if isinstance(stop.code, int) else 0
+    try:
+        args.run(args, argv)
+    except (CommandError, ValueError, ImportError, datasets.DatasetUnavailableError) as error:
+        print(f"{PROG} {args.command}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+# Commands ---------------------------------------------------------------------
+def _presets_command(args, argv):
+    if args.family is not None:
+        families = _families()
+        if args.family not in families:
+            raise CommandError(
+                f"--family {args.family!r} is not a model family.{_hint(args.family, families)} "
+                f"Families: {', '.join(families)}"
+            )
+    names = artifex_keras.list_presets(family=args.family)
+    if not names:
+        family = f" of family {args.family!r}" if args.family else ""
+        print(f"No shipped presets{family} (looked in {presets.shipped_presets_dir()}).")
+        return
+    rows = []
+    for name in names:
+        metadata = presets.preset_metadata(name)
+        rows.append((name, metadata.get("family") or "-", metadata.get("description", "")))
+    _print_table(rows)
+
+
+def _models_command(args, argv):
+    rows = []
+    for name in list_models():
+        cls = get_model_class(name)
+        rows.append((name, cls.family or "-", cls.__name__))
+    _print_table(rows)
+
+
+def _train_command(args, argv):
+    kind, source = _resolve(args.name, allow_models=True)
+    overrides = _parse_overrides(args.set)
+    if kind == "preset":
+        cls = get_model_class(json.loads((source / presets.CONFIG_FILE).read_text())["class_name"])
+        source_metadata = presets.preset_metadata(source)
+    else:
+        cls, source_metadata = source, {}
+    _check_override_keys(cls, overrides)
+    if args.resume and (kind != "preset" or not (source / presets.WEIGHTS_FILE).is_file()):
+        raise CommandError(f"--resume needs a preset with trained weights ({presets.WEIGHTS_FILE}), got {args.name!r}")
+
+    recorded = source_metadata.get("training", {})
+    settings = {}
+    for key, default in TRAINING_DEFAULTS.items():
+        given = getattr(args, key)
+        settings[key] = given if given is not None else recorded.get(key, default)
+    keras.utils.set_random_seed(args.seed)
+    data_shape = tuple(datasets.load(settings["data"], split="train", limit=1, with_labels=False).shape[1:])
+    if kind == "model" and "input_shape" not in overrides:
+        overrides["input_shape"] = data_shape
+    if kind == "preset":
+        model = presets.load_preset(source, load_weights=args.resume, **overrides)
+    else:
+        model = cls(**overrides)
+    if tuple(model.data_shape) != data_shape:
+        raise CommandError(
+            f"{args.name!r} takes examples of shape {tuple(model.data_shape)}, but --data {settings['data']} "
+            f"has shape {data_shape}; pick matching data or --set input_shape={list(data_shape)}"
+        )
+    x, y = datasets.load(settings["data"], split="train", scale=data_scale(model), limit=args.limit)
+    y = y if model.is_conditional else None
+
+    device = device_name()
+    print(
+        f"Training {type(model).__name__} ({model.count_params():,} parameters) on {settings['data']} "
+        f"({len(x)} examples) with the {keras.backend.backend()} backend on {device}"
+    )
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=settings["learning_rate"]))
+    start = time.perf_counter()
+    verbose = 1 if sys.stdout.isatty() else 2  # a progress bar on a terminal, one line per epoch in logs
+    model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose)
+    train_seconds = time.perf_counter() - start
+    timing = {
+        "train_seconds": round(train_seconds, 3),
+        "seconds_per_epoch": round(train_seconds / settings["epochs"], 3),
+    }
+    metrics = {}
+    if available_metrics(model):
+        metrics = evaluate_model(model, data=settings["data"], split="test", num_samples=args.num_samples)
+
+    output = pathlib.Path(args.output) if args.output else pathlib.Path("artifex_output") / _short_name(args.name)
+    training = {**settings, "seed": args.seed, "limit": args.limit}
+    if args.resume:
+        training["resumed_from"] = str(source)
+    description = args.description or source_metadata.get("description") or (
+        f"{type(model).__name__} trained on {settings['data']} for {settings['epochs']} epochs with artifex-keras"
+    )
+    model.save_to_preset(
+        output,
+        metadata={
+            "description": description,
+            "family": model.family,
+            "training": training,
+            "command": f"{PROG} {shlex.join(argv)}",
+            "backend": keras.backend.backend(),
+            "versions": _versions(),
+            "trained_on": device,
+            **timing,
+            "metrics": metrics,
+        },
+    )
+    if model.is_conditional:  # one row per class
+        labels = np.repeat(np.arange(_num_classes(model)), GRID_COLUMNS)
+        samples = model.generate(len(labels), seed=args.seed, labels=labels)
+    else:
+        samples = model.generate(GRID_SAMPLES, seed=args.seed)
+    save_image_grid(samples, output / SAMPLES_FILE, columns=GRID_COLUMNS, value_range=_value_range(model))
+    (output / METRICS_FILE).write_text(json.dumps({**metrics, **timing}, indent=2) + "\n")
+
+    print(f"Trained in {timing['train_seconds']:.1f} s ({timing['seconds_per_epoch']:.2f} s/epoch)")
+    if metrics:
+        print("Test metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith(("_nats", "_dim"))))
+    print(f"Preset:  {output}/ ({presets.CONFIG_FILE}, {presets.METADATA_FILE}, {presets.WEIGHTS_FILE})")
+    print(f"Samples: {output / SAMPLES_FILE}")
+    print(f"Metrics: {output / METRICS_FILE}")
+
+
+def _sample_command(args, argv):
+    _, source = _resolve(args.preset, allow_models=False)
+    model = presets.load_preset(source)
+    columns = args.columns
+    if model.is_conditional:
+        num_classes = _num_classes(model)
+        if args.labels is None and columns is None:
+            columns = min(num_classes, args.num_samples)  # labels cycle over the classes: one column per class
+        chosen = args.labels if args.labels is not None else range(num_classes)
+        labels = np.resize(np.asarray(chosen), args.num_samples)
+        samples = model.generate(args.num_samples, seed=args.seed, labels=labels)
+    elif args.labels is not None:
+        raise CommandError(
+            f"--labels needs a conditional model, but {args.preset!r} holds an unconditional {type(model).__name__}"
+        )
+    else:
+        samples = model.generate(args.num_samples, seed=args.seed)
+    path = save_image_grid(samples, args.output, columns=columns, value_range=_value_range(model))
+    print(f"Wrote {args.num_samples} samples to {path}")
+
+
+def _evaluate_command(args, argv):
+    _, source = _resolve(args.preset, allow_models=False)
+    model = presets.load_preset(source)
+    data = args.data or presets.preset_metadata(source).get("training", {}).get("data") or TRAINING_DEFAULTS["data"]
+    metrics = evaluate_model(
+        model, data=data, split=args.split, limit=args.limit, num_samples=args.num_samples, batch_size=args.batch_size
+    )
+    text = json.dumps(metrics, indent=2)
+    print(text)
+    if args.output:
+        path = pathlib.Path(args.output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+
+
+# Argument parsing -------------------------------------------------------------
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Train, sample and evaluate artifex_keras generative models "
+        "(backend: $KERAS_BACKEND, jax when unset).",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {artifex_keras.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    listing = commands.add_parser("presets", help="list the shipped presets")
+    listing.add_argument("--family", help="only presets of this model family (e.g. vae)")
+    listing.set_defaults(run=_presets_command)
+
+    commands.add_parser("models", help="list the registered model names").set_defaults(run=_models_command)
+
+    train = commands.add_parser(
+        "train",
+        help="train a preset's architecture or a registered model; write a preset, samples and metrics",
+        description="Train from a preset (shipped name or directory; fresh weights unless --resume) or a "
+        "registered model name. Defaults come from the preset's metadata.json 'training' section, else "
+        + ", ".join(f"{k}={v}" for k, v in TRAINING_DEFAULTS.items())
+        + ". Writes the trained preset (its metadata records the command, training settings, versions, "
+        f"timing and test-split metrics), {SAMPLES_FILE} ({GRID_SAMPLES} samples; conditional models: "
+        f"one row of {GRID_COLUMNS} per class) and {METRICS_FILE}.",
+    )
+    train.add_argument("name", metavar="PRESET_OR_MODEL", help="shipped preset, preset directory, or model name")
+    train.add_argument("--data", help="dataset name (see artifex_keras.data.list_datasets())")
+    train.add_argument("--epochs", type=_positive(int), help="training epochs")
+    train.add_argument("--batch-size", dest="batch_size", type=_positive(int), help="examples per step")
+    train.add_argument("--learning-rate", dest="learning_rate", type=_positive(float), help="Adam learning rate")
+    train.add_argument("--limit", type=_positive(int), help="train on the first N examples only")
+    train.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config field; VALUE is JSON (lists become tuples) or a plain string; repeatable",
+    )
+    train.add_argument("--output", help="output preset directory (default artifex_output/<name>)")
+    train.add_argument("--seed", type=_non_negative(int), default=0, help="random seed (default 0)")
+    train.add_argument("--num-samples", dest="num_samples", type=_positive(int),
+                       help=f"importance samples k of the test-set IWAE bound (default {DEFAULT_NUM_SAMPLES})")
+    train.add_argument("--resume", action="store_true", help="start from the preset's trained weights")
+    train.add_argument("--description", help="one line recorded in the preset's metadata")
+    train.set_defaults(run=_train_command)
+
+    sample = commands.add_parser("sample", help="save a grid of generated samples as a PNG")
+    sample.add_argument("preset", metavar="PRESET_OR_DIR", help="shipped preset or preset directory")
+    sample.add_argument("-n", "--num-samples", dest="num_samples", type=_positive(int), default=GRID_SAMPLES,
+                        help=f"number of samples (default {GRID_SAMPLES})")
+    sample.add_argument("--seed", type=_non_negative(int), default=0, help="random seed (default 0)")
+    sample.add_argument("--labels", type=int, nargs="+",
+                        help="class labels for conditional models, cycled to N (default: all classes in turn)")
+    sample.add_argument("--columns", type=_positive(int), help="tiles per row of the grid")
+    sample.add_argument("--output", required=True, help="PNG file to write")
+    sample.set_defaults(run=_sample_command)
+
+    evaluate = commands.add_parser("evaluate", help="held-out metrics (negative ELBO, IWAE NLL, bits/dim) as JSON")
+    evaluate.add_argument("preset", metavar="PRESET_OR_DIR", help="shipped preset or preset directory")
+    evaluate.add_argument("--data", help="dataset name (default: the preset's training data, else fashion_mnist)")
+    evaluate.add_argument("--split", choices=SPLITS, default="test", help="dataset split (default test)")
+    evaluate.add_argument("--limit", type=_positive(int), help="evaluate on the first N examples only")
+    evaluate.add_argument("--num-samples", dest="num_samples", type=_positive(int),
+                          help=f"importance samples k of the IWAE bound (default {DEFAULT_NUM_SAMPLES})")
+    evaluate.add_argument("--batch-size", dest="batch_size", type=_positive(int), default=DEFAULT_BATCH_SIZE,
+                          help=f"examples per model call (default {DEFAULT_BATCH_SIZE})")
+    evaluate.add_argument("--output", help="also write the JSON to this file")
+    evaluate.set_defaults(run=_evaluate_command)
+    return parser
+
+
+def _positive(kind):
+    return _number(kind, "positive", lambda value: value > 0)
+
+
+def _non_negative(kind):
+    return _number(kind, "non-negative", lambda value: value >= 0)
+
+
+def _number(kind, adjective, accept):
+    """An argparse `type` that parses `kind` and rejects values `accept` refuses (and NaN/inf)."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected a {adjective} {kind.__name__}, got {text!r}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _parse_overrides(pairs):
+    """`{"latent_dim": 8, "hidden_dims": (16,)}` from `["latent_dim=8", "hidden_dims=[16]"]`."""
+    overrides = {}
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        key = key.strip()
+        if not separator or not key:
+            raise CommandError(f"--set expects KEY=VALUE (e.g. --set latent_dim=8), got {pair!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        overrides[key] = _lists_to_tuples(value)
+    return overrides
+
+
+def _check_override_keys(cls, overrides):
+    fields = cls.config_class.field_names()
+    for key, value in overrides.items():
+        if key not in fields:
+            raise CommandError(
+                f"--set {key}={json.dumps(value)}: {cls.__name__} has no config field {key!r}.{_hint(key, fields)} "
+                f"Fields: {', '.join(fields)}"
+            )
+
+
+def _lists_to_tuples(value):
+    return tuple(_lists_to_tuples(item) for item in value) if isinstance(value, list) else value
+
+
+# Lookups ----------------------------------------------------------------------
+def _resolve(name, allow_models):
+    """`("preset", directory)` for a preset, or `("model", class)` for a registered model name."""
+    shipped = artifex_keras.list_presets()
+    if name in shipped or name.startswith(_HUB_PREFIXES) or pathlib.Path(name).expanduser().is_dir():
+        return "preset", presets.resolve_preset(name)
+    models = list_models()
+    if name in models:
+        if allow_models:
+            return "model", get_model_class(name)
+        raise CommandError(
+            f"{name!r} is a model name, not a trained preset; train it first (`{PROG} train {name}`) "
+            "and pass the output directory"
+        )
+    available = f"shipped presets: {', '.join(shipped) or '(none)'}"
+    if allow_models:
+        available += f"; models: {', '.join(models)}"
+    what = "preset or model" if allow_models else "preset"
+    raise CommandError(
+        f"unknown {what} {name!r}.{_hint(name, shipped + (models if allow_models else []))} "
+        f"Expected a preset directory or one of the {available}"
+    )
+
+
+def _hint(name, candidates):
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+def _families():
+    return sorted({get_model_class(name).family for name in list_models()} - {None})
+
+
+def _short_name(name):
+    path = pathlib.Path(name).expanduser()
+    return path.resolve().name if path.is_dir() else name.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _num_classes(model):
+    num_classes = getattr(model.config, "num_classes", None)
+    if num_classes is None:
+        raise CommandError(f"{type(model).__name__} is conditional but its config has no `num_classes`")
+    return num_classes
+
+
+def _value_range(model):
+    return model.data_range if model.data_range is not None else (0.0, 1.0)
+
+
+def _versions():
+    backend = keras.backend.backend()
+    return {
+        "artifex_keras": artifex_keras.__version__,
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        backend: importlib.import_module(backend).__version__,
+    }
+
+
+def _print_table(rows):
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)] + [str(row[-1])]
+        print("  ".join(cells).rstrip())

@@ -1,0 +1,187 @@
+"""`GenerativeModel`: the base of every family."""
+
+import re
+
+import keras
+import numpy as np
+
+from artifex_keras import presets
+from artifex_keras import validation
+from artifex_keras.backend import Phase
+from artifex_keras.backend import PhaseTrainer
+from artifex_keras.config import Config
+from artifex_keras.config import unknown_key_message
+
+
+class GenerativeModel(PhaseTrainer, keras.Model):
+    """Base class of every generative model: config, phases, presets, sampling.
+
+    A family sets `config_class`, `family` and `metric_names`, builds its
+    networks in `build_networks()`, and declares its update either with
+    `compute_generative_loss(data, training)` (one optimizer) or by overriding
+    `training_phases()` (several phases and optimizers). It never writes a
+    `train_step`: the backend trainer runs the phases.
+
+    Example:
+    ```python
+    model = artifex_keras.models.VAE(latent_dim=8, input_shape=(8, 8, 1))
+    model.compile()
+    model.fit(x, epochs=1)
+    samples = model.generate(16, seed=0)
+    ```
+    """
+
+    config_class = Config
+    family = None
+    metric_names = ("loss",)
+    is_conditional = False
+
+    def __init__(self, config=None, *, name=None, dtype=None, trainable=True, **kwargs):
+        config = self._resolve_config(config, kwargs)
+        super().__init__(name=name or _snake_case(type(self).__name__), dtype=dtype, trainable=trainable)
+        self.config = config
+        self.seed_generator = keras.random.SeedGenerator(getattr(config, "seed", None))
+        self.trackers = [keras.metrics.Mean(name=metric) for metric in self.metric_names]
+        self.build_networks()
+        self.built = True
+
+    @classmethod
+    def _resolve_config(cls, config, kwargs):
+        owner = cls.__name__
+        if config is None:
+            unknown = sorted(set(kwargs) - set(cls.config_class.field_names()))
+            if unknown:
+                raise ValueError(unknown_key_message(owner, unknown[0], cls.config_class.field_names()))
+            return cls.config_class(**kwargs)
+        if isinstance(config, dict):
+            return cls.config_class.from_dict({**config, **kwargs})
+        if not isinstance(config, cls.config_class):
+            raise ValueError(
+                f"{owner}: `config` must be a {cls.config_class.__name__} or a dict, got {type(config).__name__}"
+            )
+        return config.replace(**kwargs) if kwargs else config
+
+    def build_networks(self):
+        """Create the family's layers (called once from `__init__`)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement build_networks()")
+
+    # Training ---------------------------------------------------------------
+    def default_optimizer(self):
+        """The optimizer `compile()` uses when none is given."""
+        return keras.optimizers.Adam(learning_rate=1e-3)
+
+    def compile(self, optimizer=None, loss=None, **kwargs):
+        """Compile with the family's objective; `optimizer` defaults to `default_optimizer()`."""
+        if loss is not None:
+            raise ValueError(
+                f"{type(self).__name__}.compile: `loss` is defined by the model family and must be None, got {loss!r}"
+            )
+        if optimizer is None:
+            optimizer = self.default_optimizer()
+        super().compile(optimizer=optimizer, **kwargs)
+        # The trackers declared by the family report the loss; drop Keras' own.
+        self._loss_tracker = None
+        # Build now: an optimizer built lazily inside a JAX trace loses its state.
+        self.optimizer.build(self.trainable_variables)
+
+    def compile_from_config(self, config):
+        """Restore the compile state saved in a `.keras` file."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+
+    def training_phases(self):
+        """The phases of one training step; one phase by default."""
+        return [Phase("model", self.compute_generative_loss, self.trainable_variables, self.optimizer)]
+
+    def compute_generative_loss(self, data, training=True):
+        """`(loss, logs)` for one batch; single-optimizer families implement this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_generative_loss()")
+
+    def record_logs(self, logs):
+        """Update the metric trackers from a dict of scalars; return their results."""
+        known = {tracker.name: tracker for tracker in self.trackers}
+        for key, value in logs.items():
+            if key not in known:
+                raise KeyError(f"{type(self).__name__}: log {key!r} is not in metric_names {self.metric_names}")
+            known[key].update_state(value)
+        return {tracker.name: tracker.result() for tracker in self.trackers}
+
+    def fit(self, x=None, y=None, **kwargs):
+        """`keras.Model.fit` after checking the data; compiles with defaults if needed."""
+        self.check_training_data(x, y, "fit")
+        if not self.compiled:
+            self.compile()
+        return super().fit(x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        self.check_training_data(x, y, "evaluate")
+        if not self.compiled:
+            self.compile()
+        return super().evaluate(x, y, **kwargs)
+
+    def check_training_data(self, x, y, method):
+        """Raise a clear error for arrays of the wrong shape, dtype or with NaN."""
+        validation.check_batch(f"{type(self).__name__}.{method}", "x", x, self.data_shape, self.data_range)
+
+    @property
+    def data_shape(self):
+        """Shape of one example (no batch axis)."""
+        return tuple(self.config.input_shape)
+
+    @property
+    def data_range(self):
+        """Range the inputs must lie in, or None when unrestricted."""
+        return None
+
+    # Sampling ---------------------------------------------------------------
+    def generate(self, num_samples, seed=None, batch_size=1024, **kwargs):
+        """Draw `num_samples` samples; returns a NumPy array `(num_samples, *data_shape)`.
+
+        `seed` (an int) makes the draw reproducible; without it the model's own
+        seed generator advances.
+        """
+        owner = f"{type(self).__name__}.generate"
+        num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
+        batch_size = validation.check_positive_int(owner, "batch_size", batch_size)
+        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(int(seed))
+        chunks = []
+        for start in range(0, num_samples, batch_size):
+            count = min(batch_size, num_samples - start)
+            sliced = {k: v[start : start + count] if _is_per_sample(v, num_samples) else v for k, v in kwargs.items()}
+            chunks.append(keras.ops.convert_to_numpy(self.sample(count, generator, **sliced)))
+        return np.concatenate(chunks, axis=0)
+
+    def sample(self, num_samples, seed_generator, **kwargs):
+        """Backend tensor of `num_samples` samples (families implement this)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement sample()")
+
+    # Serialization ------------------------------------------------------------
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            **self.config.to_dict(),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, **overrides):
+        """Build this model from a shipped preset name, a directory or a hub handle."""
+        expected = None if cls is GenerativeModel else cls
+        return presets.load_preset(preset, expected_class=expected, load_weights=load_weights, **overrides)
+
+    def save_to_preset(self, directory, metadata=None):
+        """Write config, metadata and weights to `directory`."""
+        return presets.save_preset(self, directory, metadata=metadata)
+
+
+def _snake_case(name):
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _is_per_sample(value, num_samples):
+    return hasattr(value, "shape") and len(value.shape) > 0 and value.shape[0] == num_samples

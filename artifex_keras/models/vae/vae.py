@@ -1,0 +1,275 @@
+"""Variational autoencoder with a Gaussian latent."""
+
+import dataclasses
+from typing import Optional
+
+import keras
+import numpy as np
+from keras import ops
+
+from artifex_keras import losses
+from artifex_keras import validation
+from artifex_keras.batching import map_batches
+from artifex_keras.config import Config
+from artifex_keras.models.base import GenerativeModel
+from artifex_keras.models.vae.networks import build_decoder
+from artifex_keras.models.vae.networks import build_encoder_trunk
+from artifex_keras.models.vae.networks import check_conv_shape
+from artifex_keras.registry import register_model
+
+
+@dataclasses.dataclass(frozen=True)
+class VAEConfig(Config):
+    """Configuration of a `VAE`.
+
+    Args:
+        input_shape: shape of one example, `(height, width, channels)`.
+        latent_dim: size of the Gaussian latent.
+        architecture: `"mlp"` (dense layers) or `"conv"` (stride-2 convolutions).
+        hidden_dims: units per dense layer, or filters per conv level.
+        likelihood: `"bernoulli"` (data in [0, 1]) or `"gaussian"` (learned
+            per-dimension scale).
+        beta: weight of the KL term (1.0 gives the ELBO).
+        kl_warmup_steps: anneal the KL weight linearly from 0 to `beta` over
+            this many steps (0 disables annealing).
+        seed: seed of the model's random draws.
+    """
+
+    input_shape: tuple = (28, 28, 1)
+    latent_dim: int = 16
+    architecture: str = "mlp"
+    hidden_dims: tuple = (512, 256)
+    likelihood: str = "bernoulli"
+    beta: float = 1.0
+    kl_warmup_steps: int = 0
+    seed: Optional[int] = None
+
+    def validate(self):
+        self.check_int_tuple("input_shape")
+        self.check_positive_int("latent_dim")
+        self.check_choice("architecture", ("mlp", "conv"))
+        self.check_int_tuple("hidden_dims")
+        self.check_choice("likelihood", ("bernoulli", "gaussian"))
+        self.check_number("beta", low=0.0)
+        self.check_non_negative_int("kl_warmup_steps")
+        if self.seed is not None:
+            self.check_non_negative_int("seed")
+        if self.architecture == "conv":
+            check_conv_shape(type(self).__name__, self.input_shape, self.hidden_dims)
+
+
+@register_model("vae")
+class VAE(GenerativeModel):
+    """Variational autoencoder (Gaussian latent, Bernoulli or Gaussian decoder).
+
+    Trained by maximising the evidence lower bound
+    `E_q[log p(x|z)] - KL(q(z|x) || p(z))` with the reparameterisation trick.
+
+    Args:
+        config: a `VAEConfig`, or pass its fields as keyword arguments.
+
+    Example:
+    ```python
+    x, _ = artifex_keras.data.load("digits")
+    model = VAE(input_shape=(8, 8, 1), latent_dim=8, hidden_dims=(128,))
+    model.compile()
+    model.fit(x, epochs=2, batch_size=128)
+    samples = model.generate(16, seed=0)        # (16, 8, 8, 1) NumPy
+    nats = -model.elbo(x[:100]).mean()
+    ```
+
+    Reference:
+        Kingma & Welling, "Auto-Encoding Variational Bayes", ICLR 2014.
+    """
+
+    config_class = VAEConfig
+    family = "vae"
+    metric_names = ("loss", "reconstruction", "kl")
+
+    @property
+    def condition_dim(self):
+        """Width of the conditioning vector (0 for unconditional models)."""
+        return 0
+
+    def build_networks(self):
+        config = self.config
+        self.encoder = build_encoder_trunk(
+            config.architecture, config.input_shape, config.hidden_dims, name="encoder"
+        )
+        features = self.encoder.output_shape[-1] + self.condition_dim
+        self.posterior_head = keras.Sequential(
+            [keras.Input(shape=(features,)), keras.layers.Dense(2 * config.latent_dim)], name="posterior_head"
+        )
+        self.decoder = build_decoder(
+            config.architecture,
+            config.latent_dim + self.condition_dim,
+            config.input_shape,
+            config.hidden_dims,
+            name="decoder",
+        )
+        if config.likelihood == "gaussian":
+            self.decoder_log_scale = self.add_weight(
+                shape=config.input_shape, initializer="zeros", name="decoder_log_scale"
+            )
+
+    @property
+    def data_range(self):
+        return (0.0, 1.0) if self.config.likelihood == "bernoulli" else None
+
+    # Building blocks (backend tensors) ----------------------------------------
+    def unpack_batch(self, data):
+        """`(x, condition)` from a training batch; condition is None here."""
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return ops.cast(x, "float32"), None
+
+    def posterior(self, x, condition=None, training=False):
+        """Mean and log-variance of `q(z | x)`."""
+        features = self.encoder(x, training=training)
+        if condition is not None:
+            features = ops.concatenate([features, ops.cast(condition, features.dtype)], axis=-1)
+        stats = ops.cast(self.posterior_head(features, training=training), "float32")
+        mean, log_var = ops.split(stats, 2, axis=-1)
+        return mean, log_var
+
+    def decoder_output(self, z, condition=None, training=False):
+        """Decoder logits (Bernoulli) or means (Gaussian), in float32."""
+        if condition is not None:
+            z = ops.concatenate([z, ops.cast(condition, z.dtype)], axis=-1)
+        return ops.cast(self.decoder(z, training=training), "float32")
+
+    def log_likelihood(self, x, output):
+        """`log p(x | z)` per example from the decoder output."""
+        if self.config.likelihood == "bernoulli":
+            return losses.bernoulli_log_likelihood(x, output)
+        log_scale = ops.cast(self.decoder_log_scale, "float32")
+        return losses.gaussian_log_likelihood(x, output, log_scale)
+
+    def output_mean(self, output):
+        """Mean of `p(x | z)` from the decoder output."""
+        return ops.sigmoid(output) if self.config.likelihood == "bernoulli" else output
+
+    def kl_weight(self):
+        """KL weight with linear warm-up over `kl_warmup_steps`."""
+        if not self.config.kl_warmup_steps or self.optimizer is None:
+            return self.config.beta
+        progress = ops.cast(self.optimizer.iterations + 1, "float32") / self.config.kl_warmup_steps
+        return self.config.beta * ops.minimum(1.0, progress)
+
+    def objective(self, reconstruction, kl):
+        """Loss to minimise from mean reconstruction NLL and mean KL."""
+        return reconstruction + self.kl_weight() * kl
+
+    def compute_generative_loss(self, data, training=True):
+        x, condition = self.unpack_batch(data)
+        mean, log_var = self.posterior(x, condition, training=training)
+        noise = keras.random.normal(ops.shape(mean), seed=self.seed_generator)
+        z = mean + ops.exp(0.5 * log_var) * noise
+        output = self.decoder_output(z, condition, training=training)
+        reconstruction = -ops.mean(self.log_likelihood(x, output))
+        kl = ops.mean(losses.gaussian_kl_to_standard_normal(mean, log_var))
+        loss = self.objective(reconstruction, kl)
+        return loss, {"loss": loss, "reconstruction": reconstruction, "kl": kl}
+
+    def call(self, inputs, training=False):
+        x, condition = self.unpack_batch(inputs)
+        mean, _ = self.posterior(x, condition, training=training)
+        return self.output_mean(self.decoder_output(mean, condition, training=training))
+
+    def sample(self, num_samples, seed_generator, labels=None):
+        z = keras.random.normal((num_samples, self.config.latent_dim), seed=seed_generator)
+        return self.output_mean(self.decoder_output(z, self.condition_from_labels(labels, num_samples)))
+
+    def condition_from_labels(self, labels, num_samples=None):
+        """Conditioning array for user labels; unconditional models take none."""
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__}: `labels` is only accepted by conditional models, got {labels!r}")
+        return None
+
+    # Public NumPy API -----------------------------------------------------------
+    def _check_x(self, method, x):
+        validation.check_batch(f"{type(self).__name__}.{method}", "x", x, self.data_shape, self.data_range)
+
+    def encode(self, x, labels=None, batch_size=512):
+        """Posterior mean and log-variance of `q(z|x)`, as NumPy arrays."""
+        self._check_x("encode", x)
+        condition = self._labels_arg(labels, x)
+        return map_batches(lambda xb, cb: self.posterior(ops.cast(xb, "float32"), cb), batch_size, x, condition)
+
+    def decode(self, z, labels=None, batch_size=512):
+        """Mean of `p(x|z)` for latent codes `z`, as NumPy."""
+        z = np.asarray(z, "float32")
+        validation.check_batch(f"{type(self).__name__}.decode", "z", z, (self.config.latent_dim,))
+        decode = lambda zb, cb: self.output_mean(self.decoder_output(ops.convert_to_tensor(zb), cb))  # noqa: E731
+        return map_batches(decode, batch_size, z, self._labels_arg(labels, z))
+
+    def reconstruct(self, x, labels=None, batch_size=512):
+        """Decode the posterior mean of each input."""
+        mean, _ = self.encode(x, labels, batch_size=batch_size)
+        return self.decode(mean, labels, batch_size=batch_size)
+
+    def interpolate(self, x_start, x_end, steps=8, labels=None):
+        """Decode `steps` points on the line between the latent means of two inputs.
+
+        `x_start` and `x_end` are single examples shaped like the data;
+        returns `(steps, *data_shape)`.
+        """
+        steps = validation.check_positive_int(f"{type(self).__name__}.interpolate", "steps", steps)
+        pair = np.stack([np.asarray(x_start, "float32"), np.asarray(x_end, "float32")])
+        pair_labels = None if labels is None else np.repeat(np.asarray(labels).reshape(-1)[:1], 2)
+        (start, end), _ = self.encode(pair, pair_labels)
+        weights = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
+        path = (1.0 - weights) * start + weights * end
+        path_labels = None if pair_labels is None else np.repeat(pair_labels[:1], steps)
+        return self.decode(path, path_labels)
+
+    def elbo(self, x, labels=None, batch_size=512, seed=0):
+        """Per-example evidence lower bound in nats (one posterior sample, analytic KL)."""
+        return self.nll(x, num_samples=1, labels=labels, batch_size=batch_size, seed=seed) * -1.0
+
+    def nll(self, x, num_samples=1000, labels=None, batch_size=None, seed=0):
+        """Importance-weighted upper bound on `-log p(x)` per example, in nats.
+
+        With `num_samples=k` this is the IWAE bound (Burda et al., 2016), which
+        tightens as `k` grows; `k=1` is the negative ELBO.
+        """
+        owner = f"{type(self).__name__}.nll"
+        num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
+        self._check_x("nll", x)
+        generator = keras.random.SeedGenerator(seed)
+        chunk = max(1, min(num_samples, 4096 // max(1, min(len(x), 64))))
+        batch_size = batch_size or max(1, 4096 // chunk)
+
+        def bound(xb, cb):
+            xb = ops.cast(xb, "float32")
+            mean, log_var = self.posterior(xb, cb)
+            if num_samples == 1:
+                z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=generator)
+                log_px = self.log_likelihood(xb, self.decoder_output(z, cb))
+                return -(log_px - losses.gaussian_kl_to_standard_normal(mean, log_var))
+            return -self._log_marginal(xb, cb, mean, log_var, num_samples, chunk, generator)
+
+        return map_batches(bound, batch_size, x, self._labels_arg(labels, x))
+
+    def _log_marginal(self, x, condition, mean, log_var, num_samples, chunk, generator):
+        """`log (1/k) sum_i p(x, z_i) / q(z_i | x)`, accumulated over chunks of samples."""
+        batch = ops.shape(x)[0]
+        running = None
+        for start in range(0, num_samples, chunk):
+            count = min(chunk, num_samples - start)
+            tile = lambda t: ops.reshape(ops.repeat(ops.expand_dims(t, 0), count, axis=0), (-1,) + tuple(t.shape[1:]))
+            z = tile(mean) + ops.exp(0.5 * tile(log_var)) * keras.random.normal(
+                (count * batch, self.config.latent_dim), seed=generator
+            )
+            cond = None if condition is None else tile(condition)
+            log_w = (
+                self.log_likelihood(tile(x), self.decoder_output(z, cond))
+                + losses.standard_normal_log_prob(z)
+                - losses.diagonal_normal_log_prob(z, tile(mean), tile(log_var))
+            )
+            chunk_lse = ops.logsumexp(ops.reshape(log_w, (count, batch)), axis=0)
+            running = chunk_lse if running is None else ops.logaddexp(running, chunk_lse)
+        return running - np.log(num_samples)
+
+    def _labels_arg(self, labels, x):
+        return self.condition_from_labels(labels, num_samples=len(x))
+

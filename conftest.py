@@ -1,0 +1,37 @@
+"""Test configuration: backend markers, seeding, and --run-slow."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "jax_only: runs only under the JAX backend")
+
+
+def pytest_collection_modifyitems(config, items):
+    backend = keras.backend.backend()
+    skip_slow = pytest.mark.skip(reason="slow: pass --run-slow")
+    once = pytest.mark.skip(reason="cross-backend comparison runs once, in the jax pass")
+    jax_only = pytest.mark.skip(reason=f"needs the jax backend, this pass is {backend}")
+    for item in items:
+        if "slow" in item.keywords and not config.getoption("--run-slow"):
+            item.add_marker(skip_slow)
+        if "cross_backend" in item.keywords and backend != "jax":
+            item.add_marker(once)
+        if "jax_only" in item.keywords and backend != "jax":
+            item.add_marker(jax_only)
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    keras.utils.set_random_seed(1234)
+    yield

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run the test suite once per Keras backend (JAX, TensorFlow, PyTorch).
+set -u
+python=${PYTHON:-.venv/bin/python}
+status=0
+for backend in ${BACKENDS:-jax tensorflow torch}; do
+  echo "=== KERAS_BACKEND=$backend ==="
+  KERAS_BACKEND=$backend "$python" -m pytest -q -p no:cacheprovider "$@" || status=1
+done
+exit $status

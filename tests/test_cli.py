@@ -1,0 +1,209 @@
+"""The `artifex-keras` command, run in-process on the 8x8 digits with tiny models."""
+
+import contextlib
+import io
+import json
+import runpy
+import shlex
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import artifex_keras
+from artifex_keras import presets
+from artifex_keras.cli import main
+from artifex_keras.models import ConditionalVAE
+
+TRAIN_ARGS = [
+    "train", "vae", "--data", "digits", "--epochs", "1", "--limit", "256", "--batch-size", "64",
+    "--set", "latent_dim=2", "--set", "hidden_dims=[16]", "--num-samples", "1",
+]  # fmt: skip
+
+
+def run(argv):
+    """`(exit status, stdout, stderr)` of `main(argv)`."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def tile_pixels(size):
+    """Pixels one grid cell takes for `size`-pixel images (upscaled to >= 28, plus 2 px padding)."""
+    return size * -(-28 // size) + 2
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    output = tmp_path_factory.mktemp("cli") / "vae_digits"
+    argv = [*TRAIN_ARGS, "--output", str(output)]
+    code, out, err = run(argv)
+    assert code == 0, err
+    return output, argv, out
+
+
+def test_train_writes_preset_samples_and_metrics(trained):
+    output, argv, printed = trained
+    for name in ("config.json", "metadata.json", "model.weights.h5", "samples.png", "metrics.json"):
+        assert (output / name).is_file(), name
+    assert str(output / "samples.png") in printed and "Test metrics: neg_elbo_nats=" in printed
+
+    metadata = json.loads((output / "metadata.json").read_text())
+    assert metadata["command"] == "artifex-keras " + shlex.join(argv)
+    assert metadata["training"] == {
+        "data": "digits", "epochs": 1, "batch_size": 64, "learning_rate": 1e-3, "seed": 0, "limit": 256,
+    }  # fmt: skip
+    assert metadata["family"] == "vae" and "VAE trained on digits" in metadata["description"]
+    assert metadata["backend"] == keras.backend.backend()
+    assert set(metadata["versions"]) == {"artifex_keras", "keras", "python", keras.backend.backend()}
+    assert isinstance(metadata["trained_on"], str) and metadata["trained_on"]
+    assert metadata["train_seconds"] > 0 and metadata["seconds_per_epoch"] == metadata["train_seconds"]
+
+    metrics = metadata["metrics"]
+    assert (metrics["data"], metrics["split"], metrics["num_examples"], metrics["iwae_num_samples"]) == (
+        "digits", "test", 297, 1,
+    )  # fmt: skip
+    assert np.isfinite(metrics["neg_elbo_nats"]) and np.isfinite(metrics["iwae_nll_bits_per_dim"])
+    saved = json.loads((output / "metrics.json").read_text())
+    timing = {key: metadata[key] for key in ("train_seconds", "seconds_per_epoch")}
+    assert saved == {**metrics, **timing}
+
+    config = json.loads((output / "config.json").read_text())["config"]
+    assert (config["latent_dim"], config["hidden_dims"], config["input_shape"]) == (2, [16], [8, 8, 1])
+    with Image.open(output / "samples.png") as image:
+        assert image.size == (8 * tile_pixels(8) + 2, 8 * tile_pixels(8) + 2)
+
+
+def test_train_from_a_preset_takes_its_config_and_training_section(trained, tmp_path):
+    source, _, _ = trained
+    output = tmp_path / "resumed"
+    code, _, err = run([
+        "train", str(source), "--resume", "--limit", "64", "--num-samples", "1", "--output", str(output),
+        "--set", "kl_warmup_steps=5", "--set", "seed=null",
+    ])  # fmt: skip
+    assert code == 0, err
+    metadata = json.loads((output / "metadata.json").read_text())
+    training = metadata["training"]
+    assert (training["data"], training["epochs"], training["batch_size"], training["limit"]) == ("digits", 1, 64, 64)
+    assert training["resumed_from"] == str(source)
+    assert metadata["description"] == json.loads((source / "metadata.json").read_text())["description"]
+    config = json.loads((output / "config.json").read_text())["config"]
+    assert (config["latent_dim"], config["kl_warmup_steps"], config["seed"]) == (2, 5, None)
+
+
+def test_sample_writes_a_grid_of_the_right_size(trained, tmp_path):
+    source, _, _ = trained
+    code, out, _ = run(["sample", str(source), "-n", "10", "--seed", "3", "--output", str(tmp_path / "grid.png")])
+    assert code == 0 and "Wrote 10 samples" in out
+    with Image.open(tmp_path / "grid.png") as image:
+        assert image.mode == "L"
+        assert image.size == (4 * tile_pixels(8) + 2, 3 * tile_pixels(8) + 2)  # ceil(sqrt(10)) = 4 columns
+    run(["sample", str(source), "-n", "10", "--seed", "3", "--output", str(tmp_path / "again.png")])
+    assert (tmp_path / "grid.png").read_bytes() == (tmp_path / "again.png").read_bytes()
+
+
+def test_sample_conditional_model_has_one_column_per_class(tmp_path):
+    preset = tmp_path / "cvae"
+    ConditionalVAE(input_shape=(8, 8, 1), num_classes=10, latent_dim=2, hidden_dims=(16,)).save_to_preset(preset)
+    code, _, err = run(["sample", str(preset), "-n", "20", "--output", str(tmp_path / "c.png")])
+    assert code == 0, err
+    with Image.open(tmp_path / "c.png") as image:
+        assert image.size == (10 * tile_pixels(8) + 2, 2 * tile_pixels(8) + 2)
+    sevens = ["sample", str(preset), "-n", "20", "--labels", "7", "--columns", "5", "--output", str(tmp_path / "s.png")]
+    code, _, err = run(sevens)
+    assert code == 0, err
+    with Image.open(tmp_path / "s.png") as image:
+        assert image.size == (5 * tile_pixels(8) + 2, 4 * tile_pixels(8) + 2)
+    code, _, err = run(["sample", str(preset), "--labels", "12", "--output", str(tmp_path / "bad.png")])
+    assert code == 2 and "must lie in [0, 9]" in err
+
+
+def test_evaluate_prints_and_writes_json(trained, tmp_path):
+    source, _, _ = trained
+    target = tmp_path / "metrics" / "eval.json"
+    code, out, err = run(["evaluate", str(source), "--num-samples", "1", "--output", str(target)])
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed["data"] == "digits" and printed["split"] == "test"  # data from the preset's training section
+    assert printed["num_examples"] == 297 and printed["iwae_num_samples"] == 1
+    assert np.isfinite(printed["neg_elbo_nats"])
+    assert json.loads(target.read_text()) == printed
+
+
+def test_presets_lists_name_family_and_description(trained, tmp_path, monkeypatch):
+    monkeypatch.setattr(presets, "shipped_presets_dir", lambda: tmp_path)
+    code, out, _ = run(["presets"])
+    assert code == 0 and out.startswith("No shipped presets")
+
+    source, _, _ = trained
+    model = presets.load_preset(source)
+    model.save_to_preset(tmp_path / "vae_tiny_digits", metadata={"description": "A tiny VAE on the 8x8 digits"})
+    code, out, _ = run(["presets", "--family", "vae"])
+    assert code == 0
+    assert out.split(None, 2) == ["vae_tiny_digits", "vae", "A tiny VAE on the 8x8 digits\n"]
+    code, out, err = run(["presets", "--family", "vea"])
+    assert code == 2 and "--family 'vea' is not a model family. Did you mean 'vae'?" in err
+
+
+def test_presets_works_with_the_shipped_folder():
+    code, out, _ = run(["presets"])
+    assert code == 0
+    assert out.startswith("No shipped presets") or all(name in out for name in artifex_keras.list_presets())
+
+
+def test_models_lists_registered_names():
+    code, out, _ = run(["models"])
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == artifex_keras.list_models()
+    assert "vae  " in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sample", "vae_fashoin_mnist", "--output", "x.png"],
+         "artifex-keras sample: unknown preset 'vae_fashoin_mnist'."),
+        (["evaluate", "vae"], "artifex-keras evaluate: 'vae' is a model name, not a trained preset"),
+        (["train", "vea", "--data", "digits"],
+         "artifex-keras train: unknown preset or model 'vea'. Did you mean 'vae'"),
+        (["train", "vae", "--data", "digits", "--set", "latent_dimm=2"],
+         "--set latent_dimm=2: VAE has no config field 'latent_dimm'. Did you mean 'latent_dim'"),
+        (["train", "vae", "--data", "digits", "--set", "latent_dim"], "--set expects KEY=VALUE"),
+        (["train", "vae", "--data", "digits", "--set", "latent_dim=-1"],
+         "VAEConfig: `latent_dim` must be a positive int, got -1"),
+        (["train", "vae", "--data", "digits", "--set", "likelihood=gausian"],
+         "VAEConfig: `likelihood` must be one of 'bernoulli', 'gaussian', got 'gausian'"),
+        # Same weight shapes as the trained model, so cheap to build.
+        (["train", "vae", "--data", "digits", "--set", "input_shape=[64,1,1]", "--set", "hidden_dims=[16]",
+          "--set", "latent_dim=2"],
+         "'vae' takes examples of shape (64, 1, 1), but --data digits has shape (8, 8, 1); pick matching data "
+         "or --set input_shape=[8, 8, 1]"),
+        (["train", "vae", "--data", "digitz"], "load: unknown dataset 'digitz'. Did you mean 'digits'?"),
+        (["train", "vae", "--resume"], "--resume needs a preset with trained weights"),
+    ],
+)
+def test_mistakes_exit_2_with_one_line(argv, message):
+    code, out, err = run(argv)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_usage_errors_and_help_return_the_exit_status():
+    assert run(["train", "vae", "--epochs", "0"])[0] == 2
+    code, _, err = run(["sample", "x", "--seed", "-1", "--output", "x.png"])
+    assert code == 2 and "expected a non-negative int, got '-1'" in err
+    assert run(["--help"])[0] == 0
+    code, out, _ = run(["--version"])
+    assert code == 0 and out.strip() == f"artifex-keras {artifex_keras.__version__}"
+
+
+def test_python_dash_m_runs_the_command(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["artifex_keras", "models"])
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_module("artifex_keras", run_name="__main__")
+    assert stop.value.code == 0
+    assert "vae" in capsys.readouterr().out
