@@ -126,8 +126,17 @@ def save_preset(model, directory, metadata=None):
         **(metadata or {}),
     }
     (directory / METADATA_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
-    model.save_weights(str(directory / WEIGHTS_FILE))
+    _weights_without_optimizer(model).save_weights(str(directory / WEIGHTS_FILE))
     return directory
+
+
+def _weights_without_optimizer(model):
+    """`model`, or an uncompiled copy: `save_weights` would also store optimizer state."""
+    if getattr(model, "optimizer", None) is None:
+        return model
+    copy = type(model).from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _read_json(path):

@@ -1,5 +1,6 @@
 """Shared checks that every model's tests run (keras-hub style)."""
 
+import h5py
 import keras
 import numpy as np
 
@@ -60,6 +61,8 @@ def run_model_checks(cls, init_kwargs, train_data, generate_kwargs=None, tmp_pat
         # Preset round trip.
         directory = tmp_path / "preset"
         model.save_to_preset(directory, metadata={"description": "test"})
+        with h5py.File(directory / "model.weights.h5") as weights:
+            assert "optimizer" not in weights, "presets store model weights only"
         restored = cls.from_preset(directory)
         assert restored.get_config() == model.get_config()
         np.testing.assert_allclose(restored.generate(5, seed=7, **generate_kwargs), samples, atol=1e-6)
