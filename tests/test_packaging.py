@@ -21,6 +21,8 @@ def test_wheel_contains_every_shipped_preset(tmp_path):
     )
     (wheel,) = tmp_path.glob("artifex_keras-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    for init in (ROOT / "artifex_keras").rglob("__init__.py"):
+        assert init.relative_to(ROOT).as_posix() in names, f"add {init.parent.name} to pyproject's packages"
     for preset in ak.list_presets():
         for file in ("config.json", "metadata.json", "model.weights.h5"):
             assert f"artifex_keras/shipped_presets/{preset}/{file}" in names, (preset, file)
