@@ -12,8 +12,37 @@ samples = model.generate(16, seed=0)
 """
 
 import importlib
+import importlib.util
+import json
+import os
+import sys
 
 __version__ = "0.1.0"
+
+
+def _fall_back_to_an_installed_backend():
+    """Keras defaults to TensorFlow; with only `[jax]` or `[torch]` installed, use that.
+
+    Runs before Keras is imported and never overrides `KERAS_BACKEND` or a
+    `keras.json` whose backend is installed.
+    """
+    if "KERAS_BACKEND" in os.environ or "keras" in sys.modules:
+        return
+    config = os.path.join(os.environ.get("KERAS_HOME", os.path.expanduser("~/.keras")), "keras.json")
+    try:
+        with open(config) as file:
+            configured = json.load(file).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        configured = "tensorflow"
+    if importlib.util.find_spec(configured) is not None:
+        return
+    for backend in ("jax", "torch", "tensorflow"):
+        if importlib.util.find_spec(backend) is not None:
+            os.environ["KERAS_BACKEND"] = backend
+            return
+
+
+_fall_back_to_an_installed_backend()
 
 _SUBMODULES = ("data", "layers", "losses", "metrics", "models", "optimizers", "presets", "registry")
 _ATTRIBUTES = {
