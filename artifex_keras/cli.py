@@ -6,7 +6,8 @@ artifex-keras presets --family vae
 artifex-keras models
 artifex-keras train vae --data digits --epochs 20 --set latent_dim=2 --set hidden_dims=[128]
 artifex-keras sample artifex_output/vae -n 64 --output grid.png
-artifex-keras evaluate artifex_output/vae --num-samples 1000 --output metrics.json
+artifex-keras evaluate artifex_output/vae --num-samples 1000 --iwae-samples 100 --output metrics.json
+artifex-keras train image_classifier --data digits --epochs 30 --output my_digits_classifier
 ```
 The backend is `$KERAS_BACKEND`, JAX when unset.
 """
@@ -35,10 +36,11 @@ from artifex_keras import presets  # noqa: E402
 from artifex_keras.backend import device_name  # noqa: E402
 from artifex_keras.data.loaders import SPLITS  # noqa: E402
 from artifex_keras.evaluation import DEFAULT_BATCH_SIZE  # noqa: E402
-from artifex_keras.evaluation import DEFAULT_NUM_SAMPLES  # noqa: E402
+from artifex_keras.evaluation import DEFAULT_IWAE_SAMPLES  # noqa: E402
 from artifex_keras.evaluation import available_metrics  # noqa: E402
 from artifex_keras.evaluation import data_scale  # noqa: E402
 from artifex_keras.evaluation import evaluate_model  # noqa: E402
+from artifex_keras.evaluation import uses_labels  # noqa: E402
 from artifex_keras.images import save_image_grid  # noqa: E402
 from artifex_keras.registry import get_model_class  # noqa: E402
 from artifex_keras.registry import list_models  # noqa: E402
@@ -50,6 +52,9 @@ GRID_COLUMNS = 8
 GRID_SAMPLES = 64
 SAMPLES_FILE = "samples.png"
 METRICS_FILE = "metrics.json"
+# Held-out metrics `train` records: likelihoods, or accuracy for classifiers. The sample
+# metrics are left to `evaluate` (they need the dataset's feature-extractor preset).
+TRAIN_METRICS = ("elbo", "nll", "predict_proba")
 _HUB_PREFIXES = ("hf://", "kaggle://")
 
 
@@ -143,7 +148,7 @@ def _train_command(args, argv):
             f"has shape {data_shape}; pick matching data or --set input_shape={list(data_shape)}"
         )
     x, y = datasets.load(settings["data"], split="train", scale=data_scale(model), limit=args.limit)
-    y = y if model.is_conditional else None
+    y = y if uses_labels(model) else None
 
     device = device_name()
     print(
@@ -160,8 +165,10 @@ def _train_command(args, argv):
         "seconds_per_epoch": round(train_seconds / settings["epochs"], 3),
     }
     metrics = {}
-    if available_metrics(model):
-        metrics = evaluate_model(model, data=settings["data"], split="test", num_samples=args.num_samples)
+    if any(capability in TRAIN_METRICS for capability in available_metrics(model)):
+        metrics = evaluate_model(
+            model, data=settings["data"], split="test", iwae_samples=args.num_samples, capabilities=TRAIN_METRICS
+        )
 
     output = pathlib.Path(args.output) if args.output else pathlib.Path("artifex_output") / _short_name(args.name)
     training = {**settings, "seed": args.seed, "limit": args.limit}
@@ -184,25 +191,31 @@ def _train_command(args, argv):
             "metrics": metrics,
         },
     )
-    if model.is_conditional:  # one row per class
-        labels = np.repeat(np.arange(_num_classes(model)), GRID_COLUMNS)
-        samples = model.generate(len(labels), seed=args.seed, labels=labels)
-    else:
-        samples = model.generate(GRID_SAMPLES, seed=args.seed)
-    save_image_grid(samples, output / SAMPLES_FILE, columns=GRID_COLUMNS, value_range=_value_range(model))
+    generates = callable(getattr(model, "generate", None))  # classifiers train here too, and draw nothing
+    if generates:
+        if model.is_conditional:  # one row per class
+            labels = np.repeat(np.arange(_num_classes(model)), GRID_COLUMNS)
+            samples = model.generate(len(labels), seed=args.seed, labels=labels)
+        else:
+            samples = model.generate(GRID_SAMPLES, seed=args.seed)
+        save_image_grid(samples, output / SAMPLES_FILE, columns=GRID_COLUMNS, value_range=_value_range(model))
     (output / METRICS_FILE).write_text(json.dumps({**metrics, **timing}, indent=2) + "\n")
 
     print(f"Trained in {timing['train_seconds']:.1f} s ({timing['seconds_per_epoch']:.2f} s/epoch)")
     if metrics:
-        print("Test metrics: " + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith(("_nats", "_dim"))))
+        shown = [f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith(("_nats", "_dim", "accuracy"))]
+        print("Test metrics: " + ", ".join(shown))
     print(f"Preset:  {output}/ ({presets.CONFIG_FILE}, {presets.METADATA_FILE}, {presets.WEIGHTS_FILE})")
-    print(f"Samples: {output / SAMPLES_FILE}")
+    if generates:
+        print(f"Samples: {output / SAMPLES_FILE}")
     print(f"Metrics: {output / METRICS_FILE}")
 
 
 def _sample_command(args, argv):
     _, source = _resolve(args.preset, allow_models=False)
     model = presets.load_preset(source)
+    if not callable(getattr(model, "generate", None)):
+        raise CommandError(f"{args.preset!r} holds a {type(model).__name__}, which does not generate samples")
     columns = args.columns
     if model.is_conditional:
         num_classes = _num_classes(model)
@@ -225,8 +238,19 @@ def _evaluate_command(args, argv):
     _, source = _resolve(args.preset, allow_models=False)
     model = presets.load_preset(source)
     data = args.data or presets.preset_metadata(source).get("training", {}).get("data") or TRAINING_DEFAULTS["data"]
+    if args.extractor is not None:
+        _resolve(args.extractor, allow_models=False)  # an unknown name fails here, with the CLI's hints
     metrics = evaluate_model(
-        model, data=data, split=args.split, limit=args.limit, num_samples=args.num_samples, batch_size=args.batch_size
+        model,
+        data=data,
+        split=args.split,
+        limit=args.limit,
+        num_samples=args.num_samples,
+        batch_size=args.batch_size,
+        iwae_samples=args.iwae_samples,
+        extractor=args.extractor,
+        seed=args.seed,
+        cas=args.cas,
     )
     text = json.dumps(metrics, indent=2)
     print(text)
@@ -259,8 +283,9 @@ def _parser():
         "registered model name. Defaults come from the preset's metadata.json 'training' section, else "
         + ", ".join(f"{k}={v}" for k, v in TRAINING_DEFAULTS.items())
         + ". Writes the trained preset (its metadata records the command, training settings, versions, "
-        f"timing and test-split metrics), {SAMPLES_FILE} ({GRID_SAMPLES} samples; conditional models: "
-        f"one row of {GRID_COLUMNS} per class) and {METRICS_FILE}.",
+        f"timing and test-split metrics: likelihoods, or accuracy for classifiers), {SAMPLES_FILE} "
+        f"(generative models: {GRID_SAMPLES} samples; conditional models: one row of {GRID_COLUMNS} per class) "
+        f"and {METRICS_FILE}. Models that take labels (conditional models, image_classifier) train on them.",
     )
     train.add_argument("name", metavar="PRESET_OR_MODEL", help="shipped preset, preset directory, or model name")
     train.add_argument("--data", help="dataset name (see artifex_keras.data.list_datasets())")
@@ -275,7 +300,7 @@ def _parser():
     train.add_argument("--output", help="output preset directory (default artifex_output/<name>)")
     train.add_argument("--seed", type=_non_negative(int), default=0, help="random seed (default 0)")
     train.add_argument("--num-samples", dest="num_samples", type=_positive(int),
-                       help=f"importance samples k of the test-set IWAE bound (default {DEFAULT_NUM_SAMPLES})")
+                       help=f"importance samples k of the test-set IWAE bound (default {DEFAULT_IWAE_SAMPLES})")
     train.add_argument("--resume", action="store_true", help="start from the preset's trained weights")
     train.add_argument("--description", help="one line recorded in the preset's metadata")
     train.set_defaults(run=_train_command)
@@ -291,13 +316,30 @@ def _parser():
     sample.add_argument("--output", required=True, help="PNG file to write")
     sample.set_defaults(run=_sample_command)
 
-    evaluate = commands.add_parser("evaluate", help="held-out metrics (negative ELBO, IWAE NLL, bits/dim) as JSON")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="held-out metrics (likelihoods, FD/KID/precision/recall/density/coverage/IS with floors) as JSON",
+        description="Compute the metrics that fit the model's family on a dataset split and print them as JSON: "
+        "negative ELBO and IWAE NLL (nats, bits/dim) for models with a likelihood; for image generators, FD, KID, "
+        "precision/recall, density/coverage and an Inception-Score-style score of --num-samples samples in the "
+        "feature space of --extractor, each with its real-vs-real floor under 'floor'; CAS with --cas; "
+        "accuracy for classifiers.",
+    )
     evaluate.add_argument("preset", metavar="PRESET_OR_DIR", help="shipped preset or preset directory")
     evaluate.add_argument("--data", help="dataset name (default: the preset's training data, else fashion_mnist)")
     evaluate.add_argument("--split", choices=SPLITS, default="test", help="dataset split (default test)")
     evaluate.add_argument("--limit", type=_positive(int), help="evaluate on the first N examples only")
     evaluate.add_argument("--num-samples", dest="num_samples", type=_positive(int),
-                          help=f"importance samples k of the IWAE bound (default {DEFAULT_NUM_SAMPLES})")
+                          help="generated samples for the sample metrics (default: the number of evaluated examples)")
+    evaluate.add_argument("--iwae-samples", dest="iwae_samples", type=_positive(int),
+                          help=f"importance samples k of the IWAE bound (default {DEFAULT_IWAE_SAMPLES})")
+    evaluate.add_argument("--extractor", metavar="PRESET_OR_DIR",
+                          help="classifier preset whose features the sample metrics use "
+                          "(default: the shipped classifier for the dataset)")
+    evaluate.add_argument("--cas", action="store_true",
+                          help="conditional models: also the Classification Accuracy Score (trains two classifiers)")
+    evaluate.add_argument("--seed", type=_non_negative(int), default=0,
+                          help="seed of the generated samples and KID subsets (default 0)")
     evaluate.add_argument("--batch-size", dest="batch_size", type=_positive(int), default=DEFAULT_BATCH_SIZE,
                           help=f"examples per model call (default {DEFAULT_BATCH_SIZE})")
     evaluate.add_argument("--output", help="also write the JSON to this file")

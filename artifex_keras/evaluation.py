@@ -1,11 +1,23 @@
-"""Held-out metrics of a generative model, chosen by the methods the model has.
+"""Held-out metrics of a model, chosen by the methods the model has, with the real-data floor beside each.
 
-`METRICS` maps the name of a model method (a capability, such as `"elbo"` or
-`"nll"`) to a function `fn(model, x, labels, settings) -> dict` that returns
-metric values; `evaluate_model` runs every entry whose method the model has.
-A family adds its metrics by adding an entry, for example
-`METRICS["log_prob"] = exact_nll` for flows. `settings` holds `batch_size` and
-`num_samples`; `labels` is None unless the model is conditional.
+`METRICS` maps the name of a model method (a capability, such as `"elbo"`,
+`"nll"` or `"generate"`) to a function `fn(model, x, labels, settings) -> dict`
+that returns metric values; `evaluate_model` runs every entry whose method the
+model has. A family adds its metrics by adding an entry, for example
+`METRICS["log_prob"] = exact_nll` for flows. `x` is the evaluated split scaled
+to the model's `data_range`; `labels` is None unless the model is conditional
+or a classifier. `settings` holds `data`, `split`, `limit`, `batch_size`,
+`num_samples`, `iwae_samples`, `extractor`, `seed` and `cas`.
+
+Sample-quality metrics (`"generate"`, image models only) are measured in the
+feature space of a classifier, by default the shipped preset for the dataset
+(`artifex_keras.metrics.DEFAULT_EXTRACTORS`). Next to each value sits its
+floor: the same metric between the evaluated split and as many examples of
+another split (train, or test when the train split is evaluated), in the same
+feature space; for the Inception Score, the score of the real evaluated
+split; for CAS, the accuracy of the same classifier trained on real data.
+Floors and real features are cached in memory per (dataset, split, limit,
+extractor, number of samples).
 
 Example:
 ```python
@@ -13,14 +25,17 @@ import artifex_keras as ak
 from artifex_keras.evaluation import evaluate_model
 
 model = ak.from_preset("vae_fashion_mnist")
-evaluate_model(model, data="fashion_mnist", split="test", num_samples=100)
+evaluate_model(model, data="fashion_mnist", split="test")
 # {'data': 'fashion_mnist', 'split': 'test', 'num_examples': 10000, 'neg_elbo_nats': ...,
-#  'neg_elbo_bits_per_dim': ..., 'iwae_nll_nats': ..., 'iwae_nll_bits_per_dim': ...,
-#  'iwae_num_samples': 100, 'seconds': ...}
+#  'iwae_nll_nats': ..., 'iwae_num_samples': 100, 'extractor': 'fashion_mnist_classifier',
+#  'num_samples': 10000, 'seed': 0, 'fd': ..., 'kid': ..., 'precision': ..., 'recall': ...,
+#  'density': ..., 'coverage': ..., 'inception_score': ...,
+#  'floor': {'reference_split': 'train', 'num_examples': 10000, 'fd': ..., ...}, 'seconds': ...}
 ```
 """
 
 import math
+import numbers
 import time
 
 import keras
@@ -28,11 +43,23 @@ import numpy as np
 
 from artifex_keras import data as datasets
 from artifex_keras import validation
+from artifex_keras.metrics import cas as cas_metric
+from artifex_keras.metrics.extractors import default_extractor
+from artifex_keras.metrics.extractors import feature_extractor
+from artifex_keras.metrics.generated import GENERATION_BLOCK
+from artifex_keras.metrics.generated import generated_batches
+from artifex_keras.metrics.inception_score import inception_score
+from artifex_keras.metrics.sample_quality import INCEPTION_SCORE_SPLITS
+from artifex_keras.metrics.sample_quality import MIN_SAMPLES
+from artifex_keras.metrics.sample_quality import sample_quality
 
 # k of the importance-weighted bound: 1000 is the paper's choice, 100 keeps a
 # 10000-image test split within minutes on a CPU.
-DEFAULT_NUM_SAMPLES = 100
+DEFAULT_IWAE_SAMPLES = 100
 DEFAULT_BATCH_SIZE = 256
+# Real features and floors already computed in this process (see the module docstring).
+_REAL_FEATURES = {}
+_FLOORS = {}
 
 
 def _negative_elbo(model, x, labels, settings):
@@ -42,26 +69,78 @@ def _negative_elbo(model, x, labels, settings):
 
 
 def _iwae_nll(model, x, labels, settings):
-    """Mean importance-weighted bound on `-log p(x)` with `num_samples` samples (Burda et al., 2016)."""
-    k = settings["num_samples"]
+    """Mean importance-weighted bound on `-log p(x)` with `iwae_samples` samples (Burda et al., 2016)."""
+    k = settings["iwae_samples"]
     nats = _per_example(
         lambda xb, kwargs: _numpy(model.nll(xb, num_samples=k, **kwargs)), x, labels, settings["batch_size"]
     )
     return {**_nats_and_bits("iwae_nll", nats, model), "iwae_num_samples": k}
 
 
-METRICS = {"elbo": _negative_elbo, "nll": _iwae_nll}
+def _sample_quality(model, x, labels, settings):
+    """FD, KID, precision/recall, density/coverage, IS (and CAS) of `num_samples` samples, with floors."""
+    extractor = settings["extractor"]
+    reference = _real_features(settings, extractor, settings["split"], settings["limit"])
+    num_samples = settings["num_samples"] or len(x)
+    if num_samples < MIN_SAMPLES:
+        raise ValueError(
+            f"evaluate_model: `num_samples` must be at least {MIN_SAMPLES} for the sample metrics, got {num_samples}"
+        )
+    # Conditional models draw the evaluated split's labels (cycled), so both sides share one class balance.
+    generation_labels = None if labels is None else np.resize(labels, num_samples)
+    features, probabilities = [], []
+    for images in generated_batches(model, num_samples, seed=settings["seed"], labels=generation_labels):
+        block_features, block_probabilities = extractor.extract(images, batch_size=settings["batch_size"])
+        features.append(block_features)
+        if block_probabilities is not None:
+            probabilities.append(block_probabilities)
+    values = sample_quality(
+        reference["features"],
+        np.concatenate(features),
+        np.concatenate(probabilities) if probabilities else None,
+        seed=settings["seed"],
+    )
+    result = {
+        "extractor": extractor.name,
+        "feature_dim": int(reference["features"].shape[1]),
+        "num_samples": num_samples,
+        "seed": settings["seed"],
+        "generation_block": GENERATION_BLOCK,
+        **values,
+        "floor": _floor(settings, extractor, reference, num_samples),
+    }
+    if settings["cas"] is not None and labels is not None:
+        result.update(_cas(model, settings, result["floor"]))
+    return result
+
+
+def _accuracy(model, x, labels, settings):
+    """Test accuracy of a classifier (the feature-extractor presets)."""
+    probabilities = model.predict_proba(x, batch_size=settings["batch_size"])
+    return {"accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == labels))}
+
+
+METRICS = {"elbo": _negative_elbo, "nll": _iwae_nll, "generate": _sample_quality, "predict_proba": _accuracy}
 
 
 def available_metrics(model):
     """Capabilities in `METRICS` that `model` has, in `METRICS` order.
 
+    `"generate"` counts only for models of images `(height, width, channels)`.
+
     Example:
     ```python
-    available_metrics(ak.models.VAE(input_shape=(8, 8, 1)))   # ['elbo', 'nll']
+    available_metrics(ak.models.VAE(input_shape=(8, 8, 1)))   # ['elbo', 'nll', 'generate']
     ```
     """
-    return [capability for capability in METRICS if callable(getattr(model, capability, None))]
+    found = []
+    for capability in METRICS:
+        if not callable(getattr(model, capability, None)):
+            continue
+        if capability == "generate" and len(tuple(getattr(model, "data_shape", ()))) != 3:
+            continue
+        found.append(capability)
+    return found
 
 
 def data_scale(model):
@@ -76,60 +155,200 @@ def data_scale(model):
     return "symmetric" if data_range is not None and tuple(data_range) == (-1.0, 1.0) else "unit"
 
 
+def uses_labels(model):
+    """Whether `model` takes class labels: conditional generative models and classifiers."""
+    return bool(getattr(model, "is_conditional", False) or getattr(model, "needs_labels", False))
+
+
 def evaluate_model(
-    model, data="fashion_mnist", split="test", limit=None, num_samples=None, batch_size=DEFAULT_BATCH_SIZE
+    model,
+    data="fashion_mnist",
+    split="test",
+    limit=None,
+    num_samples=None,
+    batch_size=DEFAULT_BATCH_SIZE,
+    *,
+    iwae_samples=None,
+    extractor=None,
+    seed=0,
+    cas=False,
+    capabilities=None,
 ):
     """Held-out metrics of `model` on a dataset split, as a JSON-ready dict.
 
-    Runs every metric in `METRICS` the model supports: `neg_elbo_nats` for
-    models with `elbo`, `iwae_nll_nats` (with `iwae_num_samples`) for models
-    with `nll`, each also in bits per dimension (`nats / (D * ln 2)`, `D` the
-    number of values in one example). Images are scaled to the model's
-    `data_range` ([-1, 1] or [0, 1]); conditional models get the labels.
+    Runs every metric in `METRICS` the model supports:
+
+    - `elbo`: `neg_elbo_nats` and `neg_elbo_bits_per_dim` (`nats / (D ln 2)`,
+      `D` the number of values in one example);
+    - `nll`: `iwae_nll_nats`, `iwae_nll_bits_per_dim` with `iwae_num_samples`;
+    - `generate` (image models): `num_samples` samples drawn in blocks of
+      `GENERATION_BLOCK` with seeds derived from `seed` (so the values do not
+      depend on `batch_size`), mapped to [0, 1] and clipped, measured against
+      the evaluated split in the extractor's feature space: `fd`, `kid` and
+      `kid_std_error`, `precision`, `recall`, `density`, `coverage`, and
+      `inception_score` (`inception_score_std`) when the extractor is a
+      classifier; `floor` holds the same metrics for real data (see the
+      module docstring) with its `reference_split` and `num_examples`. With
+      `cas=True`, conditional models also get `cas` (the floor's `cas` is the
+      real-data baseline), see `classification_accuracy_score`;
+    - `predict_proba` (classifiers): `accuracy`.
+
+    Images are scaled to the model's `data_range` ([-1, 1] or [0, 1]);
+    conditional models and classifiers get the labels, and conditional
+    models generate with the split's labels cycled to `num_samples`.
 
     Args:
-        model: a trained `GenerativeModel`.
+        model: a trained `GenerativeModel` (or an `ImageClassifier`).
         data: dataset name for `artifex_keras.data.load`.
         split: `"train"`, `"test"` or `"all"`.
         limit: evaluate on the first `limit` examples only.
-        num_samples: importance samples `k` of the IWAE bound (default 100).
-        batch_size: examples per call to the model.
+        num_samples: generated samples for the sample metrics (default: as
+            many as the evaluated examples; at least 10).
+        batch_size: examples per call to the model and the extractor.
+        iwae_samples: importance samples `k` of the IWAE bound (default 100).
+        extractor: the feature space: a classifier preset name or directory,
+            a `keras.Model`, or a `FeatureExtractor` (see
+            `artifex_keras.metrics.feature_extractor`); default: the shipped
+            classifier for `data`.
+        seed: seed of the generated samples and of KID's subsets.
+        cas: also compute the Classification Accuracy Score for conditional
+            models (trains two classifiers): True for the defaults, or a dict
+            of `classification_accuracy_score` options (`num_per_class`,
+            `epochs`, `batch_size`, `classifier_factory`).
+        capabilities: run only these entries of `METRICS` (default: all the model has).
 
     Returns:
         dict with `data`, `split`, `num_examples`, the metrics, and `seconds`.
 
     Example:
     ```python
-    metrics = evaluate_model(model, data="digits", num_samples=50)
-    metrics["neg_elbo_bits_per_dim"]
+    metrics = evaluate_model(model, data="digits", num_samples=1000, iwae_samples=50)
+    metrics["neg_elbo_bits_per_dim"], metrics["fd"], metrics["floor"]["fd"]
     ```
     """
-    capabilities = available_metrics(model)
-    if not capabilities:
+    owner = "evaluate_model"
+    found = available_metrics(model)
+    if capabilities is not None:
+        unknown = sorted(set(capabilities) - set(METRICS))
+        if unknown:
+            raise ValueError(
+                f"{owner}: `capabilities` must name entries of METRICS ({', '.join(METRICS)}), got {unknown[0]!r}"
+            )
+        found = [capability for capability in found if capability in capabilities]
+    if not found:
         raise ValueError(
-            f"evaluate_model: no held-out metric fits {type(model).__name__}; "
-            f"it needs one of the methods {', '.join(METRICS)}"
+            f"{owner}: no held-out metric fits {type(model).__name__}; "
+            f"it needs one of the methods {', '.join(capabilities if capabilities is not None else METRICS)}"
         )
-    num_samples = DEFAULT_NUM_SAMPLES if num_samples is None else num_samples
+    if num_samples is not None:
+        num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"{owner}: `seed` must be a non-negative int, got {seed!r}")
     settings = {
-        "num_samples": validation.check_positive_int("evaluate_model", "num_samples", num_samples),
-        "batch_size": validation.check_positive_int("evaluate_model", "batch_size", batch_size),
+        "data": data,
+        "split": split,
+        "limit": limit,
+        "num_samples": num_samples,
+        "iwae_samples": validation.check_positive_int(
+            owner, "iwae_samples", DEFAULT_IWAE_SAMPLES if iwae_samples is None else iwae_samples
+        ),
+        "batch_size": validation.check_positive_int(owner, "batch_size", batch_size),
+        "seed": int(seed),
+        "cas": _cas_options(owner, cas),
     }
     start = time.perf_counter()
     x, y = datasets.load(data, split=split, scale=data_scale(model), with_labels=True, limit=limit)
     if tuple(x.shape[1:]) != tuple(model.data_shape):
         raise ValueError(
-            f"evaluate_model: {type(model).__name__} takes examples of shape {tuple(model.data_shape)}, "
+            f"{owner}: {type(model).__name__} takes examples of shape {tuple(model.data_shape)}, "
             f"got {tuple(x.shape[1:])} from dataset {data!r}"
         )
-    labels = y if getattr(model, "is_conditional", False) else None
+    if "generate" in found:
+        settings["extractor"] = default_extractor(data) if extractor is None else feature_extractor(extractor)
+    labels = y if uses_labels(model) else None
     result = {"data": data, "split": split, "num_examples": int(len(x))}
-    for capability in capabilities:
+    for capability in found:
         result.update(METRICS[capability](model, x, labels, settings))
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
 
 
+def _cas_options(owner, cas):
+    """None (no CAS), or the keyword arguments of `classification_accuracy_score` to run it with."""
+    if cas is False or cas is None:
+        return None
+    if cas is True:
+        return {}
+    allowed = ("num_per_class", "epochs", "batch_size", "classifier_factory")
+    if not isinstance(cas, dict) or set(cas) - set(allowed):
+        raise ValueError(f"{owner}: `cas` must be a bool or a dict with keys among {', '.join(allowed)}, got {cas!r}")
+    return dict(cas)
+
+
+def clear_cache():
+    """Forget the real features and floors computed so far in this process."""
+    _REAL_FEATURES.clear()
+    _FLOORS.clear()
+
+
+# Sample metrics helpers ---------------------------------------------------------
+def _real_features(settings, extractor, split, limit):
+    """`{"features", "probabilities", "x", "y"}` of a split in [0, 1], cached per (data, split, limit, extractor)."""
+    key = (settings["data"], split, limit, extractor.key)
+    if key not in _REAL_FEATURES:
+        x, y = datasets.load(settings["data"], split=split, scale="unit", with_labels=True, limit=limit)
+        if len(x) < MIN_SAMPLES:
+            raise ValueError(
+                f"evaluate_model: the sample metrics need at least {MIN_SAMPLES} real examples, "
+                f"got {len(x)} from split {split!r} of {settings['data']!r} (limit={limit})"
+            )
+        features, probabilities = extractor.extract(x, batch_size=settings["batch_size"])
+        # The extractor is kept too, so an id-based key cannot be reused by another object.
+        _REAL_FEATURES[key] = {
+            "features": features,
+            "probabilities": probabilities,
+            "x": x,
+            "y": y,
+            "extractor": extractor,
+        }
+    return _REAL_FEATURES[key]
+
+
+def _floor(settings, extractor, reference, num_samples):
+    """The sample metrics of real data: the evaluated split against `num_samples` examples of another split."""
+    other = "test" if settings["split"] == "train" else "train"
+    key = (settings["data"], settings["split"], settings["limit"], extractor.key, num_samples, settings["seed"])
+    if key not in _FLOORS:
+        real = _real_features(settings, extractor, other, num_samples)  # the first `num_samples` examples
+        count = len(real["features"])
+        values = sample_quality(reference["features"], real["features"], seed=settings["seed"])
+        if reference["probabilities"] is not None:
+            values.update(_real_inception_score(reference["probabilities"]))
+        _FLOORS[key] = {"reference_split": other, "num_examples": count, **values}
+    return dict(_FLOORS[key])
+
+
+def _real_inception_score(probabilities):
+    score, spread = inception_score(probabilities, num_splits=INCEPTION_SCORE_SPLITS)
+    return {"inception_score": score, "inception_score_std": spread}
+
+
+def _cas(model, settings, floor):
+    """CAS of a conditional model on the evaluated split; its real-data baseline goes to the floor."""
+    options = {
+        "num_per_class": cas_metric.DEFAULT_NUM_PER_CLASS,
+        "epochs": cas_metric.DEFAULT_EPOCHS,
+        "seed": settings["seed"],
+        **settings["cas"],
+    }
+    test = _real_features(settings, settings["extractor"], settings["split"], settings["limit"])
+    train = datasets.load(settings["data"], split=floor["reference_split"], scale="unit", with_labels=True)
+    score, real = cas_metric.classification_accuracy_score(model, test["x"], test["y"], real_train=train, **options)
+    floor["cas"] = real
+    return {"cas": score, "cas_num_per_class": options["num_per_class"], "cas_epochs": options["epochs"]}
+
+
+# Likelihood helpers -------------------------------------------------------------
 def _per_example(fn, x, labels, batch_size):
     """Concatenate `fn(x_batch, {"labels": ...})` over batches into one value per example.
 

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import json
+import math
 import runpy
 import shlex
 import sys
@@ -121,16 +122,52 @@ def test_sample_conditional_model_has_one_column_per_class(tmp_path):
     assert code == 2 and "must lie in [0, 9]" in err
 
 
+SAMPLE_KEYS = {"fd", "kid", "kid_std_error", "precision", "recall", "density", "coverage", "inception_score"}
+
+
 def test_evaluate_prints_and_writes_json(trained, tmp_path):
     source, _, _ = trained
     target = tmp_path / "metrics" / "eval.json"
-    code, out, err = run(["evaluate", str(source), "--num-samples", "1", "--output", str(target)])
+    argv = ["evaluate", str(source), "--num-samples", "40", "--iwae-samples", "1", "--seed", "3",
+            "--output", str(target)]  # fmt: skip
+    code, out, err = run(argv)
     assert code == 0, err
     printed = json.loads(out)
     assert printed["data"] == "digits" and printed["split"] == "test"  # data from the preset's training section
     assert printed["num_examples"] == 297 and printed["iwae_num_samples"] == 1
     assert np.isfinite(printed["neg_elbo_nats"])
+    assert (printed["num_samples"], printed["seed"], printed["extractor"]) == (40, 3, "digits_classifier")
+    assert SAMPLE_KEYS <= set(printed) and SAMPLE_KEYS <= set(printed["floor"])
+    assert (printed["floor"]["reference_split"], printed["floor"]["num_examples"]) == ("train", 40)
     assert json.loads(target.read_text()) == printed
+
+    code, _, err = run(["evaluate", str(source), "--num-samples", "40", "--extractor", "digits_clasifier"])
+    assert code == 2 and "unknown preset 'digits_clasifier'. Did you mean 'digits_classifier'" in err
+
+
+def test_train_and_evaluate_an_image_classifier(trained, tmp_path):
+    output = tmp_path / "classifier"
+    argv = ["train", "image_classifier", "--data", "digits", "--epochs", "1", "--limit", "128",
+            "--set", "filters=[8]", "--set", "feature_dim=8", "--output", str(output)]  # fmt: skip
+    code, printed, err = run(argv)
+    assert code == 0, err
+    assert "Test metrics: accuracy=" in printed and "Samples:" not in printed
+    assert not (output / "samples.png").exists()
+    metadata = json.loads((output / "metadata.json").read_text())
+    assert metadata["family"] == "feature_extractor" and metadata["class_name"] == "ImageClassifier"
+    assert set(metadata["metrics"]) == {"data", "split", "num_examples", "accuracy", "seconds"}
+
+    code, out, err = run(["evaluate", str(output)])
+    assert code == 0, err
+    assert math.isclose(json.loads(out)["accuracy"], metadata["metrics"]["accuracy"], abs_tol=1.5 / 297)
+    code, _, err = run(["sample", str(output), "--output", str(tmp_path / "grid.png")])
+    assert code == 2 and "holds a ImageClassifier, which does not generate samples" in err
+
+    # Its preset measures a generative model's samples.
+    code, out, err = run(["evaluate", str(trained[0]), "--num-samples", "20", "--extractor", str(output)])
+    assert code == 0, err
+    printed = json.loads(out)
+    assert (printed["extractor"], printed["feature_dim"]) == (str(output), 8) and "inception_score" in printed
 
 
 def test_presets_lists_name_family_and_description(trained, tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
-"""Held-out metrics: which metrics run, batching, data scaling, labels, errors."""
+"""Held-out metrics: which metrics run, batching, data scaling, labels, sample metrics and floors, errors."""
 
 import math
 
+import keras
 import numpy as np
 import pytest
 
@@ -9,10 +10,16 @@ from artifex_keras import data
 from artifex_keras import evaluation
 from artifex_keras.evaluation import available_metrics
 from artifex_keras.evaluation import evaluate_model
+from artifex_keras.metrics import feature_extractor
+from artifex_keras.metrics import sample_quality
+from artifex_keras.metrics.generated import generated_batches
 from artifex_keras.models import VAE
 from artifex_keras.models import ConditionalVAE
+from artifex_keras.models import ImageClassifier
 
 TINY = {"input_shape": (8, 8, 1), "latent_dim": 2, "hidden_dims": (16,), "seed": 0}
+SAMPLE_METRICS = ["fd", "kid", "kid_std_error", "precision", "recall", "density", "coverage"]
+IS_METRICS = ["inception_score", "inception_score_std"]
 
 
 class ElboOnly:
@@ -35,14 +42,14 @@ class ElboOnly:
 
 def test_vae_gets_elbo_and_iwae_metrics_in_nats_and_bits():
     model = VAE(**TINY)
-    assert available_metrics(model) == ["elbo", "nll"]
-    result = evaluate_model(model, data="digits", limit=16)
+    assert available_metrics(model) == ["elbo", "nll", "generate"]
+    result = evaluate_model(model, data="digits", limit=16, capabilities=["elbo", "nll"])
     assert list(result) == [
         "data", "split", "num_examples", "neg_elbo_nats", "neg_elbo_bits_per_dim",
         "iwae_nll_nats", "iwae_nll_bits_per_dim", "iwae_num_samples", "seconds",
     ]  # fmt: skip
     assert (result["data"], result["split"], result["num_examples"]) == ("digits", "test", 16)
-    assert result["iwae_num_samples"] == evaluation.DEFAULT_NUM_SAMPLES == 100
+    assert result["iwae_num_samples"] == evaluation.DEFAULT_IWAE_SAMPLES == 100
     for name in ("neg_elbo", "iwae_nll"):
         assert math.isclose(result[f"{name}_bits_per_dim"], result[f"{name}_nats"] / (64 * math.log(2)))
     # One batch, so the same draws as calling the model directly.
@@ -80,8 +87,10 @@ def test_conditional_models_get_the_labels():
     _, y = data.load("digits", split="test", limit=12)
     np.testing.assert_array_equal(model.seen[0], y)
 
-    result = evaluate_model(ConditionalVAE(num_classes=10, **TINY), data="digits", limit=16, num_samples=3)
-    assert np.isfinite(result["iwae_nll_nats"])
+    result = evaluate_model(
+        ConditionalVAE(num_classes=10, **TINY), data="digits", limit=16, iwae_samples=3, capabilities=["nll"]
+    )
+    assert np.isfinite(result["iwae_nll_nats"]) and result["iwae_num_samples"] == 3
 
 
 def test_families_add_metrics_through_the_metrics_table(monkeypatch):
@@ -105,7 +114,123 @@ def test_errors_name_the_function_and_argument():
         evaluate_model(VAE(input_shape=(28, 28, 1), latent_dim=2, hidden_dims=(8,)), data="digits", limit=4)
     with pytest.raises(ValueError, match="evaluate_model: `num_samples` must be a positive int, got 0"):
         evaluate_model(ElboOnly(), data="digits", num_samples=0)
+    with pytest.raises(ValueError, match="evaluate_model: `iwae_samples` must be a positive int, got 0"):
+        evaluate_model(ElboOnly(), data="digits", iwae_samples=0)
+    with pytest.raises(ValueError, match="evaluate_model: `capabilities` must name entries of METRICS .* got 'fid'"):
+        evaluate_model(ElboOnly(), data="digits", capabilities=["fid"])
+    with pytest.raises(ValueError, match="evaluate_model: no held-out metric fits ElboOnly; it needs one of the meth"):
+        evaluate_model(ElboOnly(), data="digits", capabilities=["generate"])
+    with pytest.raises(ValueError, match="evaluate_model: `seed` must be a non-negative int, got -1"):
+        evaluate_model(ElboOnly(), data="digits", seed=-1)
+    with pytest.raises(ValueError, match="evaluate_model: `cas` must be a bool or a dict with keys among"):
+        evaluate_model(ElboOnly(), data="digits", cas={"epoch": 1})
+    model = VAE(**TINY)
+    with pytest.raises(ValueError, match="evaluate_model: `num_samples` must be at least 10 for the sample metrics"):
+        evaluate_model(model, data="digits", num_samples=9, capabilities=["generate"])
+    with pytest.raises(ValueError, match="evaluate_model: the sample metrics need at least 10 real examples, got 4"):
+        evaluate_model(model, data="digits", limit=4, capabilities=["generate"])
     with pytest.raises(ValueError, match="evaluate_model: `batch_size` must be a positive int, got -1"):
         evaluate_model(ElboOnly(), data="digits", batch_size=-1)
     with pytest.raises(ValueError, match="load: unknown dataset 'digitz'"):
         evaluate_model(ElboOnly(), data="digitz")
+
+
+# Sample metrics -----------------------------------------------------------------
+def test_vae_sample_metrics_and_floors_in_the_shipped_classifier_space():
+    evaluation.clear_cache()
+    model = VAE(**TINY)
+    result = evaluate_model(model, data="digits", limit=60, num_samples=40, iwae_samples=2)
+    assert list(result) == [
+        "data", "split", "num_examples", "neg_elbo_nats", "neg_elbo_bits_per_dim", "iwae_nll_nats",
+        "iwae_nll_bits_per_dim", "iwae_num_samples", "extractor", "feature_dim", "num_samples", "seed",
+        "generation_block", *SAMPLE_METRICS, *IS_METRICS, "floor", "seconds",
+    ]  # fmt: skip
+    assert (result["extractor"], result["num_samples"], result["seed"]) == ("digits_classifier", 40, 0)
+    floor = result["floor"]
+    assert list(floor) == ["reference_split", "num_examples", *SAMPLE_METRICS, *IS_METRICS]
+    assert (floor["reference_split"], floor["num_examples"]) == ("train", 40)
+    for values in (result, floor):
+        assert all(np.isfinite(values[name]) for name in SAMPLE_METRICS + IS_METRICS)
+        assert 0 <= values["precision"] <= 1 and 0 <= values["recall"] <= 1 and 0 <= values["coverage"] <= 1
+        assert 1 <= values["inception_score"] <= 10
+    # An untrained VAE is far from the data; real digits are close to each other.
+    assert result["fd"] > floor["fd"] and result["inception_score"] < floor["inception_score"]
+
+    # The same numbers as the metrics on the same samples and real features.
+    extractor = feature_extractor("digits_classifier")
+    real, real_probabilities = extractor.extract(data.load("digits", split="test", limit=60, with_labels=False))
+    fake, fake_probabilities = extractor.extract(np.concatenate(list(generated_batches(model, 40, seed=0))))
+    expected = sample_quality(real, fake, fake_probabilities, seed=0)
+    for name in SAMPLE_METRICS + IS_METRICS:
+        assert math.isclose(result[name], expected[name], rel_tol=1e-6, abs_tol=1e-9), name
+    train = extractor.extract(data.load("digits", split="train", limit=40, with_labels=False))[0]
+    assert math.isclose(floor["fd"], sample_quality(real, train)["fd"], rel_tol=1e-6)
+
+
+def test_sample_metrics_do_not_depend_on_the_batch_size():
+    model = VAE(**TINY)
+    kwargs = {"data": "digits", "limit": 50, "num_samples": 30, "capabilities": ["generate"]}
+    results = [evaluate_model(model, batch_size=batch_size, **kwargs) for batch_size in (7, 64)]
+    evaluation.clear_cache()  # the floor too, recomputed at the other batch size
+    results.append(evaluate_model(model, batch_size=16, **kwargs))
+    for name in SAMPLE_METRICS + IS_METRICS:
+        for other in results[1:]:
+            assert math.isclose(results[0][name], other[name], rel_tol=1e-5, abs_tol=1e-9), name
+            assert math.isclose(results[0]["floor"][name], other["floor"][name], rel_tol=1e-5, abs_tol=1e-9), name
+    different_seed = evaluate_model(model, seed=1, **kwargs)
+    assert different_seed["fd"] != results[0]["fd"]
+
+
+def test_floors_are_cached_per_dataset_extractor_and_sample_count(monkeypatch):
+    evaluation.clear_cache()
+    model = VAE(**TINY)
+    kwargs = {"data": "digits", "limit": 30, "capabilities": ["generate"]}
+    first = evaluate_model(model, **kwargs)
+    assert first["num_samples"] == 30 and first["floor"]["num_examples"] == 30  # default: as many as evaluated
+    calls = []
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return sample_quality(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "sample_quality", counted)
+    second = evaluate_model(model, **kwargs)
+    assert calls == [1] and second["floor"] == first["floor"]  # only the generated side was measured again
+    evaluate_model(model, num_samples=20, **kwargs)
+    assert len(calls) == 3  # a new sample count: a new floor
+    assert len(evaluation._FLOORS) == 2
+
+
+def test_any_keras_model_as_extractor_and_the_train_split_floor():
+    model = VAE(**TINY)
+    network = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(6)], name="flat6")
+    result = evaluate_model(model, data="digits", split="train", limit=40, extractor=network, capabilities=["generate"])
+    assert (result["extractor"], result["feature_dim"]) == ("flat6", 6)
+    assert "inception_score" not in result and "inception_score" not in result["floor"]
+    assert (result["floor"]["reference_split"], result["floor"]["num_examples"]) == ("test", 40)
+
+
+def test_conditional_models_generate_the_split_labels_and_get_cas():
+    x, y = data.load("digits")
+    model = ConditionalVAE(num_classes=10, **TINY)
+    model.fit(x[:256], y[:256], epochs=1, batch_size=64, verbose=0)
+    seen = []
+    generate = model.generate
+    model.generate = lambda n, seed=None, labels=None: seen.append(labels) or generate(n, seed=seed, labels=labels)
+    def tiny_classifier(input_shape, num_classes):
+        return ImageClassifier(input_shape=input_shape, num_classes=num_classes, filters=(8,), feature_dim=8)
+
+    cas = {"num_per_class": 5, "epochs": 1, "batch_size": 25, "classifier_factory": tiny_classifier}
+    result = evaluate_model(model, data="digits", limit=24, num_samples=30, capabilities=["generate"], cas=cas)
+    _, test_y = data.load("digits", split="test", limit=24)
+    np.testing.assert_array_equal(seen[0], np.resize(test_y, 30))
+    assert (result["cas_num_per_class"], result["cas_epochs"]) == (5, 1)
+    assert 0 <= result["cas"] <= 1 and 0 <= result["floor"]["cas"] <= 1
+    assert "cas" not in evaluate_model(model, data="digits", limit=24, capabilities=["generate"])
+
+
+def test_classifiers_get_their_accuracy():
+    model = ImageClassifier.from_preset("digits_classifier")
+    assert available_metrics(model) == ["predict_proba"]
+    result = evaluate_model(model, data="digits")
+    assert list(result) == ["data", "split", "num_examples", "accuracy", "seconds"]
+    assert result["accuracy"] > 0.9

@@ -1,0 +1,313 @@
+"""Regenerate REPRODUCIBILITY.md: every shipped preset, what it scores, what real data scores, and how.
+
+One row per shipped preset (`artifex_keras.list_presets()`): the dataset, our
+values, the real-vs-real floor of each metric (the evaluated test split
+against as many training examples, in the same feature space), the literature
+value where a comparable one exists (with paper and table), and the protocol
+(samples, reference split, raw or EMA weights, seed, feature extractor).
+
+Where the numbers come from, per preset:
+
+* `benchmarks/results/quality/<preset>.json`, written by `--refresh`: the
+  output of `artifex_keras.evaluation.evaluate_model` for the metrics the
+  preset's training run does not record (sample metrics with floors for image
+  generators, CAS for conditional ones, accuracy for classifiers), plus the
+  backend and versions that computed them;
+* otherwise, and for the likelihoods (negative ELBO, IWAE NLL with the `k`
+  it used), the `metrics` section of the preset's `metadata.json`, recorded
+  by `artifex-keras train` on the test split.
+
+A family's issue adds its literature entries to `LITERATURE` (only numbers
+measured under a comparable protocol, never a guess) and its metric columns
+to `COLUMNS` when it brings new metrics.
+
+Usage (from the repository root):
+
+    python benchmarks/quality_table.py                      # rewrite REPRODUCIBILITY.md from recorded numbers
+    python benchmarks/quality_table.py --refresh            # re-evaluate every shipped preset first (JAX, CPU: minutes)
+    python benchmarks/quality_table.py --refresh vae_fashion_mnist --no-cas
+"""
+
+import argparse
+import datetime
+import importlib
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import keras  # noqa: E402
+
+import artifex_keras as ak  # noqa: E402
+from artifex_keras.backend import device_name  # noqa: E402
+from artifex_keras.evaluation import available_metrics  # noqa: E402
+from artifex_keras.evaluation import evaluate_model  # noqa: E402
+
+RESULTS_DIR = ROOT / "benchmarks" / "results" / "quality"
+OUTPUT = ROOT / "REPRODUCIBILITY.md"
+# What --refresh measures; the likelihoods are already recorded by `train` (with its IWAE k).
+REFRESHED = ("generate", "predict_proba")
+SEED = 0
+DATASETS = {"fashion_mnist": "Fashion-MNIST", "digits": "8x8 digits (scikit-learn)", "mnist": "MNIST"}
+
+# Published values comparable to a preset's number: {preset: [(metric, value, "paper, table"), ...]}, or the
+# reason none is comparable. Our likelihoods use a Bernoulli decoder on grey levels in [0, 1] (not binarised
+# data, not a discrete 8-bit likelihood) and our sample metrics use our own classifiers' features, so the
+# published VAE NLLs (binarised MNIST, e.g. Burda et al. 2016, Table 1) and Inception-based FIDs do not apply.
+NO_COMPARABLE_LIKELIHOOD = (
+    "n/a: no comparable published number (Bernoulli likelihood on non-binarised grey levels; "
+    "sample metrics in our classifier's feature space)"
+)
+LITERATURE = {
+    "vae_fashion_mnist": NO_COMPARABLE_LIKELIHOOD,
+    "cvae_fashion_mnist": NO_COMPARABLE_LIKELIHOOD,
+    "beta_vae_fashion_mnist": NO_COMPARABLE_LIKELIHOOD,
+    "vqvae_fashion_mnist": (
+        "n/a: no comparable published number (Bernoulli reconstruction on grey levels plus a PixelCNN prior's "
+        "code NLL; sample metrics in our classifier's feature space)"
+    ),
+    "fashion_mnist_classifier": "n/a: our own architecture and training budget; no published run of it",
+    "digits_classifier": "n/a: our own architecture, on a fixed 1500/297 split of scikit-learn's digits",
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--refresh", nargs="*", metavar="PRESET",
+                        help="re-evaluate these shipped presets (all when none are named) before writing")
+    parser.add_argument("--no-cas", dest="cas", action="store_false",
+                        help="skip the Classification Accuracy Score of conditional presets when refreshing")
+    parser.add_argument("--output", default=str(OUTPUT), help=f"markdown file to write (default {OUTPUT.name})")
+    args = parser.parse_args(argv)
+
+    names = ak.list_presets()
+    if args.refresh is not None:
+        unknown = sorted(set(args.refresh) - set(names))
+        if unknown:
+            parser.error(f"--refresh: {', '.join(unknown)} is not a shipped preset; shipped: {', '.join(names)}")
+        for name in args.refresh or names:
+            refresh(name, cas=args.cas)
+    text = render([row(name) for name in names])
+    pathlib.Path(args.output).write_text(text)
+    print(f"Wrote {args.output} ({len(names)} presets)")
+
+
+def refresh(name, cas=True):
+    """Evaluate one shipped preset under the table's protocol; write `RESULTS_DIR/<name>.json`."""
+    metadata = ak.preset_metadata(name)
+    model = ak.from_preset(name)
+    capabilities = [capability for capability in available_metrics(model) if capability in REFRESHED]
+    if not capabilities:
+        print(f"{name}: nothing to refresh ({type(model).__name__} has none of {', '.join(REFRESHED)})")
+        return
+    data = metadata.get("training", {}).get("data", "fashion_mnist")
+    conditional = bool(getattr(model, "is_conditional", False))
+    start = time.perf_counter()
+    result = evaluate_model(
+        model, data=data, split="test", seed=SEED, cas=cas and conditional, capabilities=capabilities
+    )
+    backend = keras.backend.backend()
+    record = {
+        "preset": name,
+        "command": f"python benchmarks/quality_table.py --refresh {name}" + ("" if cas else " --no-cas"),
+        "backend": backend,
+        "device": device_name(),
+        "versions": {
+            "artifex_keras": ak.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            backend: importlib.import_module(backend).__version__,
+        },
+        "evaluated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "metrics": result,
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    print(f"{name}: evaluated in {time.perf_counter() - start:.0f} s -> {RESULTS_DIR / f'{name}.json'}")
+
+
+def row(name):
+    """Everything one table row needs: the preset's metadata merged with its refreshed results."""
+    metadata = ak.preset_metadata(name)
+    recorded = dict(metadata.get("metrics", {}))
+    path = RESULTS_DIR / f"{name}.json"
+    refreshed = json.loads(path.read_text()) if path.is_file() else None
+    metrics = {**recorded, **(refreshed["metrics"] if refreshed else {})}
+    return {"name": name, "metadata": metadata, "recorded": recorded, "refreshed": refreshed, "metrics": metrics}
+
+
+# Rendering ----------------------------------------------------------------------
+def render(rows):
+    generators = [r for r in rows if r["metadata"].get("family") != "feature_extractor"]
+    extractors = [r for r in rows if r["metadata"].get("family") == "feature_extractor"]
+    lines = [
+        "# Reproducibility: what every shipped preset scores, and how it was measured",
+        "",
+        "Generated by `python benchmarks/quality_table.py` from each preset's `metadata.json` and the",
+        "evaluations in `benchmarks/results/quality/` (`--refresh` recomputes them). Do not edit by hand.",
+        "",
+        "**Floor** = the same metric for real data: the test split against the first *N* training",
+        "images (*N* = the number of generated samples), in the same feature space. It is what a",
+        "perfect model would score at this sample size (FD and KID are biased upwards at finite *N*).",
+        "For the Inception-Score-style score the floor is the score of the real test split; for CAS,",
+        "the accuracy of the same classifier trained on as many real images per class.",
+        "",
+        "Sample metrics live in the feature space of our own classifier presets (penultimate layer,",
+        "128-D), not Inception-v3: they compare models within this table, not with published FIDs.",
+        "Users with ImageNet weights can measure standard FID with",
+        "`evaluate_model(model, extractor=keras.applications.InceptionV3(include_top=False, pooling=\"avg\"),`",
+        "`...)` (see `artifex_keras.metrics.feature_extractor`).",
+        "",
+        "## Generative presets",
+        "",
+        "| Preset | Dataset | FD ↓ (floor) | KID×10³ ↓ (floor) | Precision / recall ↑ (floor) "
+        "| Density / coverage ↑ (floor) | IS ↑ (real) | CAS ↑ (real) | −ELBO / IWAE NLL, nats (bits/dim) "
+        "| Literature | Protocol |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += [_generator_row(r) for r in generators]
+    lines += [
+        "",
+        "## Feature-extractor presets",
+        "",
+        "The classifiers whose features define the sample metrics above (and the default CAS classifier).",
+        "",
+        "| Preset | Dataset | Test accuracy | Parameters | Literature | Protocol |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += [_extractor_row(r) for r in extractors]
+    lines += ["", "## How each preset was trained", ""]
+    for r in rows:
+        metadata = r["metadata"]
+        training = metadata.get("training", {})
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(metadata.get("versions", {}).items()))
+        seconds = metadata.get("train_seconds")
+        lines.append(
+            f"- `{r['name']}`: `{metadata.get('command', 'n/a')}` ({training.get('epochs', '?')} epochs, "
+            f"{metadata.get('backend', '?')} backend on {metadata.get('trained_on', '?')}"
+            + (f", {seconds / 60:.1f} min" if seconds else "")
+            + f"; {versions})"
+        )
+    refreshed = [r for r in rows if r["refreshed"]]
+    if refreshed:
+        lines += ["", "## How the sample metrics were computed", ""]
+        for r in refreshed:
+            record = r["refreshed"]
+            versions = ", ".join(f"{k} {v}" for k, v in sorted(record["versions"].items()))
+            seconds = record["metrics"].get("seconds")
+            lines.append(
+                f"- `{r['name']}`: `{record['command']}` ({record['backend']} backend on {record['device']}, "
+                f"{versions}; {seconds:.0f} s)"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _generator_row(r):
+    m = r["metrics"]
+    floor = m.get("floor", {})
+    cells = [
+        f"`{r['name']}`",
+        _dataset(m),
+        _pair(m.get("fd"), floor.get("fd"), "{:.3g}"),
+        _pair(_scaled(m.get("kid")), _scaled(floor.get("kid")), "{:.3g}", _scaled(m.get("kid_std_error"))),
+        _both(m, floor, "precision", "recall"),
+        _both(m, floor, "density", "coverage"),
+        _pair(m.get("inception_score"), floor.get("inception_score"), "{:.2f}"),
+        _pair(m.get("cas"), floor.get("cas"), "{:.3f}"),
+        _likelihood(m),
+        _literature(r["name"]),
+        _protocol(r),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _extractor_row(r):
+    m = r["metrics"]
+    accuracy = m.get("accuracy")
+    cells = [
+        f"`{r['name']}`",
+        _dataset(m),
+        "n/a" if accuracy is None else f"{accuracy:.4f}",
+        f"{r['metadata'].get('parameters', 0):,}",
+        _literature(r["name"]),
+        f"{m.get('split', 'test')} split ({m.get('num_examples', 0):,} images); raw weights (no EMA); "
+        f"seed {r['metadata'].get('training', {}).get('seed', '?')}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _dataset(m):
+    data = m.get("data", "?")
+    return f"{DATASETS.get(data, data)}, {m.get('split', 'test')} ({m.get('num_examples', '?'):,})"
+
+
+def _scaled(value):
+    return None if value is None else value * 1e3
+
+
+def _pair(value, floor, fmt, error=None):
+    if value is None:
+        return "n/a"
+    text = fmt.format(value) + ("" if error is None else " ± " + fmt.format(error))
+    return text + ("" if floor is None else f" ({fmt.format(floor)})")
+
+
+def _both(m, floor, first, second):
+    if m.get(first) is None:
+        return "n/a"
+    ours = f"{m[first]:.3f} / {m[second]:.3f}"
+    return ours + ("" if first not in floor else f" ({floor[first]:.3f} / {floor[second]:.3f})")
+
+
+def _likelihood(m):
+    parts = []
+    if "neg_elbo_nats" in m:
+        parts.append(f"−ELBO {m['neg_elbo_nats']:.1f} ({m['neg_elbo_bits_per_dim']:.4f})")
+    if "iwae_nll_nats" in m:
+        parts.append(f"IWAE k={m['iwae_num_samples']} {m['iwae_nll_nats']:.1f} ({m['iwae_nll_bits_per_dim']:.4f})")
+    return "; ".join(parts) or "n/a"
+
+
+def _literature(name):
+    entry = LITERATURE.get(name, "n/a: no comparable published number recorded")
+    if isinstance(entry, str):
+        return entry
+    return "; ".join(f"{metric} {value} ({source})" for metric, value, source in entry)
+
+
+def _protocol(r):
+    m = r["metrics"]
+    training = r["metadata"].get("training", {})
+    weights = "EMA weights" if training.get("ema") else "raw weights (no EMA)"
+    parts = []
+    if "num_samples" in m:
+        floor = m.get("floor", {})
+        parts.append(
+            f"{m['num_samples']:,} samples (seed {m['seed']}, blocks of {m['generation_block']}) vs the "
+            f"{m['split']} split; floor: first {floor.get('num_examples', '?'):,} {floor.get('reference_split', '?')} "
+            f"images; features: `{m['extractor']}`"
+        )
+        if "cas" in m:
+            parts.append(f"CAS: {m['cas_num_per_class']}/class, {m['cas_epochs']} epochs")
+    else:
+        parts.append("sample metrics not evaluated yet (run with --refresh)")
+    recorded = r["recorded"]
+    if "iwae_num_samples" in recorded:
+        parts.append(
+            f"likelihoods on the {recorded.get('split', 'test')} split, one posterior draw (ELBO), "
+            f"k={recorded['iwae_num_samples']} (IWAE), seed 0"
+        )
+    parts.append(weights)
+    return "; ".join(parts)
+
+
+if __name__ == "__main__":
+    main()
