@@ -5,15 +5,13 @@ import re
 import keras
 import numpy as np
 
-from artifex_keras import presets
 from artifex_keras import validation
 from artifex_keras.backend import Phase
 from artifex_keras.backend import PhaseTrainer
-from artifex_keras.config import Config
-from artifex_keras.config import unknown_key_message
+from artifex_keras.models.configured import ConfiguredModel
 
 
-class GenerativeModel(PhaseTrainer, keras.Model):
+class GenerativeModel(PhaseTrainer, ConfiguredModel):
     """Base class of every generative model: config, phases, presets, sampling.
 
     A family sets `config_class`, `family` and `metric_names`, builds its
@@ -31,7 +29,6 @@ class GenerativeModel(PhaseTrainer, keras.Model):
     ```
     """
 
-    config_class = Config
     family = None
     metric_names = ("loss",)
     is_conditional = False
@@ -44,22 +41,6 @@ class GenerativeModel(PhaseTrainer, keras.Model):
         self.trackers = [keras.metrics.Mean(name=metric) for metric in self.metric_names]
         self.build_networks()
         self.built = True
-
-    @classmethod
-    def _resolve_config(cls, config, kwargs):
-        owner = cls.__name__
-        if config is None:
-            unknown = sorted(set(kwargs) - set(cls.config_class.field_names()))
-            if unknown:
-                raise ValueError(unknown_key_message(owner, unknown[0], cls.config_class.field_names()))
-            return cls.config_class(**kwargs)
-        if isinstance(config, dict):
-            return cls.config_class.from_dict({**config, **kwargs})
-        if not isinstance(config, cls.config_class):
-            raise ValueError(
-                f"{owner}: `config` must be a {cls.config_class.__name__} or a dict, got {type(config).__name__}"
-            )
-        return config.replace(**kwargs) if kwargs else config
 
     def build_networks(self):
         """Create the family's layers (called once from `__init__`)."""
@@ -83,11 +64,6 @@ class GenerativeModel(PhaseTrainer, keras.Model):
         self._loss_tracker = None
         # Build now: an optimizer built lazily inside a JAX trace loses its state.
         self.optimizer.build(self.trainable_variables)
-
-    def compile_from_config(self, config):
-        """Restore the compile state saved in a `.keras` file."""
-        config = keras.saving.deserialize_keras_object(config)
-        self.compile(**config)
 
     def training_phases(self):
         """The phases of one training step; one phase by default."""
@@ -154,29 +130,6 @@ class GenerativeModel(PhaseTrainer, keras.Model):
     def sample(self, num_samples, seed_generator, **kwargs):
         """Backend tensor of `num_samples` samples (families implement this)."""
         raise NotImplementedError(f"{type(self).__name__} must implement sample()")
-
-    # Serialization ------------------------------------------------------------
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            **self.config.to_dict(),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **overrides):
-        """Build this model from a shipped preset name, a directory or a hub handle."""
-        expected = None if cls is GenerativeModel else cls
-        return presets.load_preset(preset, expected_class=expected, load_weights=load_weights, **overrides)
-
-    def save_to_preset(self, directory, metadata=None):
-        """Write config, metadata and weights to `directory`."""
-        return presets.save_preset(self, directory, metadata=metadata)
 
 
 def _snake_case(name):

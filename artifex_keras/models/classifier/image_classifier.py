@@ -1,18 +1,16 @@
 """A small convolutional image classifier: our own feature extractor for sample-quality metrics."""
 
 import dataclasses
-from typing import Optional
 
 import keras
 import numpy as np
 from keras import layers
 from keras import ops
 
-from artifex_keras import presets
 from artifex_keras import validation
 from artifex_keras.batching import map_batches
 from artifex_keras.config import Config
-from artifex_keras.config import unknown_key_message
+from artifex_keras.models.configured import ConfiguredModel
 from artifex_keras.registry import register_model
 
 
@@ -38,7 +36,7 @@ class ImageClassifierConfig(Config):
     convs_per_block: int = 1
     feature_dim: int = 128
     dropout: float = 0.3
-    seed: Optional[int] = None
+    seed: int | None = None
 
     def validate(self):
         self.check_int_tuple("input_shape", length=3)
@@ -54,7 +52,7 @@ class ImageClassifierConfig(Config):
 
 
 @register_model("image_classifier")
-class ImageClassifier(keras.Model):
+class ImageClassifier(ConfiguredModel):
     """Conv-batchnorm-ReLU blocks, global average pooling, a dense feature layer and class logits.
 
     It measures generative models: its penultimate activations are the
@@ -121,22 +119,6 @@ class ImageClassifier(keras.Model):
         self.head.build((None, config.feature_dim))
         self.built = True
 
-    @classmethod
-    def _resolve_config(cls, config, kwargs):
-        owner = cls.__name__
-        if config is None:
-            unknown = sorted(set(kwargs) - set(cls.config_class.field_names()))
-            if unknown:
-                raise ValueError(unknown_key_message(owner, unknown[0], cls.config_class.field_names()))
-            return cls.config_class(**kwargs)
-        if isinstance(config, dict):
-            return cls.config_class.from_dict({**config, **kwargs})
-        if not isinstance(config, cls.config_class):
-            raise ValueError(
-                f"{owner}: `config` must be a {cls.config_class.__name__} or a dict, got {type(config).__name__}"
-            )
-        return config.replace(**kwargs) if kwargs else config
-
     @property
     def data_shape(self):
         """Shape of one image (no batch axis)."""
@@ -162,10 +144,6 @@ class ImageClassifier(keras.Model):
         )
         # Build now: an optimizer built lazily inside a JAX trace loses its state, and `.keras` loading needs its slots.
         self.optimizer.build(self.trainable_variables)
-
-    def compile_from_config(self, config):
-        """Restore the compile state saved in a `.keras` file."""
-        self.compile(**keras.saving.deserialize_keras_object(config))
 
     def fit(self, x=None, y=None, **kwargs):
         """`keras.Model.fit` after checking images and labels; compiles with defaults if needed."""
@@ -221,28 +199,6 @@ class ImageClassifier(keras.Model):
         validation.check_batch(owner, "x", x, self.data_shape, self.data_range)
         if not len(x):
             raise ValueError(f"{owner}: `x` must hold at least one image, got shape {tuple(x.shape)}")
-
-    # Serialization ------------------------------------------------------------
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            **self.config.to_dict(),
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    @classmethod
-    def from_preset(cls, preset, load_weights=True, **overrides):
-        """Build a classifier from a shipped preset name (e.g. `"fashion_mnist_classifier"`) or a directory."""
-        return presets.load_preset(preset, expected_class=cls, load_weights=load_weights, **overrides)
-
-    def save_to_preset(self, directory, metadata=None):
-        """Write config, metadata and weights to `directory`."""
-        return presets.save_preset(self, directory, metadata=metadata)
 
 
 def _offset(seed, index):
