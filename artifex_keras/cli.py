@@ -54,7 +54,7 @@ SAMPLES_FILE = "samples.png"
 METRICS_FILE = "metrics.json"
 # Held-out metrics `train` records: likelihoods, or accuracy for classifiers. The sample
 # metrics are left to `evaluate` (they need the dataset's feature-extractor preset).
-TRAIN_METRICS = ("elbo", "nll", "predict_proba")
+TRAIN_METRICS = ("log_prob", "elbo", "nll", "predict_proba")
 _HUB_PREFIXES = ("hf://", "kaggle://")
 
 

@@ -3,8 +3,7 @@
 `METRICS` maps the name of a model method (a capability, such as `"elbo"`,
 `"nll"` or `"generate"`) to a function `fn(model, x, labels, settings) -> dict`
 that returns metric values; `evaluate_model` runs every entry whose method the
-model has. A family adds its metrics by adding an entry, for example
-`METRICS["log_prob"] = exact_nll` for flows. `x` is the evaluated split scaled
+model has. A family adds its metrics by adding an entry. `x` is the evaluated split scaled
 to the model's `data_range`; `labels` is None unless the model is conditional
 or a classifier. `settings` holds `data`, `split`, `limit`, `batch_size`,
 `num_samples`, `iwae_samples`, `extractor`, `seed` and `cas`.
@@ -49,6 +48,7 @@ from artifex_keras.metrics.extractors import feature_extractor
 from artifex_keras.metrics.generated import GENERATION_BLOCK
 from artifex_keras.metrics.generated import generated_batches
 from artifex_keras.metrics.inception_score import inception_score
+from artifex_keras.metrics.likelihood import bits_per_dim
 from artifex_keras.metrics.sample_quality import INCEPTION_SCORE_SPLITS
 from artifex_keras.metrics.sample_quality import MIN_SAMPLES
 from artifex_keras.metrics.sample_quality import sample_quality
@@ -75,6 +75,24 @@ def _iwae_nll(model, x, labels, settings):
         lambda xb, kwargs: _numpy(model.nll(xb, num_samples=k, **kwargs)), x, labels, settings["batch_size"]
     )
     return {**_nats_and_bits("iwae_nll", nats, model), "iwae_num_samples": k}
+
+
+def _exact_nll(model, x, labels, settings):
+    """Mean exact `-log p(x)` of models with a tractable likelihood (flows, autoregressive models).
+
+    `model.log_prob(x)` returns one log-likelihood in nats per example. Its
+    bits/dim are discrete when the model sets `dequantization_scale` (the
+    `data_scale` of `bits_per_dim`: how its continuous inputs relate to the
+    8-bit data); without it the likelihood is taken as already discrete.
+    """
+    nats = _per_example(lambda xb, kwargs: -_numpy(model.log_prob(xb, **kwargs)), x, labels, settings["batch_size"])
+    mean = float(np.mean(nats))
+    scale = getattr(model, "dequantization_scale", None)
+    return {
+        "nll_nats": mean,
+        "nll_bits_per_dim": float(bits_per_dim(mean, math.prod(model.data_shape), data_scale=scale)),
+        "nll_dequantization_scale": scale,
+    }
 
 
 def _sample_quality(model, x, labels, settings):
@@ -120,7 +138,13 @@ def _accuracy(model, x, labels, settings):
     return {"accuracy": float(np.mean(np.argmax(probabilities, axis=-1) == labels))}
 
 
-METRICS = {"elbo": _negative_elbo, "nll": _iwae_nll, "generate": _sample_quality, "predict_proba": _accuracy}
+METRICS = {
+    "log_prob": _exact_nll,
+    "elbo": _negative_elbo,
+    "nll": _iwae_nll,
+    "generate": _sample_quality,
+    "predict_proba": _accuracy,
+}
 
 
 def available_metrics(model):
@@ -178,6 +202,8 @@ def evaluate_model(
 
     Runs every metric in `METRICS` the model supports:
 
+    - `log_prob` (flows, autoregressive models): `nll_nats`, `nll_bits_per_dim`
+      (with the dequantisation correction, see `_exact_nll`);
     - `elbo`: `neg_elbo_nats` and `neg_elbo_bits_per_dim` (`nats / (D ln 2)`,
       `D` the number of values in one example);
     - `nll`: `iwae_nll_nats`, `iwae_nll_bits_per_dim` with `iwae_num_samples`;

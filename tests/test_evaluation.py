@@ -93,17 +93,40 @@ def test_conditional_models_get_the_labels():
     assert np.isfinite(result["iwae_nll_nats"]) and result["iwae_num_samples"] == 3
 
 
+class StandardNormalDensity(ElboOnly):
+    """A density with a closed-form likelihood: independent N(0, 1) per value, on dequantised 8-bit data."""
+
+    dequantization_scale = 255
+
+    def log_prob(self, x):
+        x = np.reshape(x, (len(x), -1))
+        return -0.5 * np.sum(x**2 + np.log(2 * np.pi), axis=1)
+
+
+def test_exact_likelihood_hook_for_flows_and_autoregressive_models():
+    model = StandardNormalDensity()
+    result = evaluate_model(model, data="digits", limit=10, batch_size=3, capabilities=["log_prob"])
+    x, _ = data.load("digits", split="test", limit=10)
+    expected = float(np.mean(-model.log_prob(x)))
+    assert math.isclose(result["nll_nats"], expected, rel_tol=1e-9)
+    dims = 64
+    assert math.isclose(result["nll_bits_per_dim"], (expected + dims * np.log(255)) / (dims * np.log(2)), rel_tol=1e-9)
+    assert result["nll_dequantization_scale"] == 255
+    assert "neg_elbo_nats" not in result
+    assert {"nll_nats", "neg_elbo_nats"} <= evaluate_model(model, data="digits", limit=4).keys()
+
+
 def test_families_add_metrics_through_the_metrics_table(monkeypatch):
-    class Flow(ElboOnly):
-        def log_prob(self, x):
-            return np.full(len(x), -10.0)
+    def pixel_mean(model, x, labels, settings):
+        return {"pixel_mean": float(np.mean(x)), "batch_size_used": settings["batch_size"]}
 
-    def exact_nll(model, x, labels, settings):
-        return {"nll_nats": float(-np.mean(model.log_prob(x))), "batch_size_used": settings["batch_size"]}
+    class WithPixelMean(ElboOnly):
+        def pixel_mean(self):
+            raise AssertionError("only its presence matters")
 
-    monkeypatch.setitem(evaluation.METRICS, "log_prob", exact_nll)
-    result = evaluate_model(Flow(), data="digits", limit=4, batch_size=2)
-    assert result["nll_nats"] == 10.0 and result["batch_size_used"] == 2
+    monkeypatch.setitem(evaluation.METRICS, "pixel_mean", pixel_mean)
+    result = evaluate_model(WithPixelMean(), data="digits", limit=4, batch_size=2)
+    assert result["batch_size_used"] == 2 and 0.0 <= result["pixel_mean"] <= 1.0
     assert "neg_elbo_nats" in result
 
 
