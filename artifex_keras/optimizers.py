@@ -25,7 +25,9 @@ def phase_optimizer(assignments):
     paths = collections.Counter(v.path for variables, _ in assignments for v in variables)
     duplicated = [path for path, count in paths.items() if count > 1]
     if duplicated:
-        raise ValueError(f"phase_optimizer: each variable must belong to one phase, got {duplicated[0]!r} more than once")
+        raise ValueError(
+            f"phase_optimizer: each variable must belong to one phase, got {duplicated[0]!r} more than once"
+        )
     mapping = keras.optimizers.OptimizerMap(default_optimizer=assignments[0][1])
     for variables, optimizer in assignments:
         for variable in variables:

@@ -25,7 +25,9 @@ def check_batch(owner, argument, value, example_shape, value_range=None):
     if len(shape) != len(example_shape) + 1 or tuple(shape[1:]) != tuple(example_shape):
         raise ValueError(f"{owner}: `{argument}` must have shape {expected}, got shape {shape}")
     if dtype is not None and not np.issubdtype(dtype, np.floating):
-        hint = " (scale images first, e.g. with artifex_keras.data.scale_images)" if np.issubdtype(dtype, np.integer) else ""
+        hint = ""
+        if np.issubdtype(dtype, np.integer):
+            hint = " (scale images first, e.g. with artifex_keras.data.scale_images)"
         raise ValueError(f"{owner}: `{argument}` must be a floating-point array{hint}, got dtype {dtype}")
     if array is not None:
         bad = int(array.size - np.count_nonzero(np.isfinite(array)))
@@ -54,7 +56,8 @@ def check_labels(owner, argument, value, num_classes, batch_size=None):
             raise ValueError(f"{owner}: `{argument}` must hold integer class ids, got dtype {array.dtype}")
         if array.size and (array.min() < 0 or array.max() >= num_classes):
             raise ValueError(
-                f"{owner}: `{argument}` must lie in [0, {num_classes - 1}], got values in [{array.min()}, {array.max()}]"
+                f"{owner}: `{argument}` must lie in [0, {num_classes - 1}], "
+                f"got values in [{array.min()}, {array.max()}]"
             )
 
 

@@ -66,6 +66,7 @@ Usage (from the repository root):
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -480,7 +481,7 @@ def main(argv=None):
             while True:
                 if args.wait_idle:
                     probe.wait_idle(deadline)
-                seconds, load, cpu_seconds = probe.measure(lambda: impl.run(args.steps))
+                seconds, load, cpu_seconds = probe.measure(functools.partial(impl.run, args.steps))
                 if not args.wait_idle or load is None or load <= DISTURBED or time.monotonic() >= deadline:
                     break
                 redone += 1  # disturbed by other processes: wait for quiet and time it again
@@ -541,13 +542,14 @@ def main(argv=None):
         "processes compete,\n  with several threads it also counts threads spinning while they wait.\n"
         "-ELBO: negative ELBO (nats/image) of each trained model on held-out images, a same-model sanity check.\n"
         "other CPU: most cores that other processes kept busy during one of the row's repeats (should be ~0).\n"
-        f"Warm-up (s, compilation included): "
+        "Warm-up (s, compilation included): "
         + ", ".join(f"{name} {seconds:.1f}" for name, seconds in warmup_seconds.items())
     )
 
     loads = [v for r in results for v in r["other_processes_cores"] if v is not None]
     if loads:
-        print(f"Other processes used {statistics.mean(loads):.2f} cores on average (max {max(loads):.2f}) while timing.")
+        average, peak = statistics.mean(loads), max(loads)
+        print(f"Other processes used {average:.2f} cores on average (max {peak:.2f}) while timing.")
         if redone:
             print(f"{redone} disturbed repeat(s) were discarded and timed again (--wait-idle).")
         if max(loads) > DISTURBED:

@@ -84,7 +84,8 @@ print("final KL", history.history["kl"][-1], "capacity", history.history["capaci
 #
 # Train on `(x, y)` pairs, then ask for images of one class.
 
-cvae = ak.models.ConditionalVAE(input_shape=shape, num_classes=10, latent_dim=16, hidden_dims=(32,) if QUICK else (256, 128))
+hidden = (32,) if QUICK else (256, 128)
+cvae = ak.models.ConditionalVAE(input_shape=shape, num_classes=10, latent_dim=16, hidden_dims=hidden)
 cvae.compile()
 cvae.fit(x_train, y_train, epochs=EPOCHS, batch_size=128, verbose=2)
 sneakers = cvae.generate(8, labels=np.full(8, 7), seed=0)

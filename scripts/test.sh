@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Run the test suite once per Keras backend (JAX, TensorFlow, PyTorch).
+# Lint, then run the test suite once per Keras backend (JAX, TensorFlow, PyTorch).
 set -u
 python=${PYTHON:-.venv/bin/python}
 status=0
+echo "=== ruff check ==="
+"$python" -m ruff check . || status=1
 for backend in ${BACKENDS:-jax tensorflow torch}; do
   echo "=== KERAS_BACKEND=$backend ==="
   KERAS_BACKEND=$backend "$python" -m pytest -q -p no:cacheprovider "$@" || status=1

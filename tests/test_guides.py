@@ -1,6 +1,5 @@
 """Run every guide with tiny settings so the guides never rot."""
 
-import os
 import pathlib
 import runpy
 

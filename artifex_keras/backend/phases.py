@@ -1,7 +1,8 @@
 """Phases: how a family declares its update, independent of the backend."""
 
 import dataclasses
-from typing import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 
 
 @dataclasses.dataclass(frozen=True)

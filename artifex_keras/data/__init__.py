@@ -12,6 +12,10 @@ ak.data.class_names("fashion_mnist")[y[0]]          # 'Ankle boot'
 ```
 """
 
-from .loaders import DatasetUnavailableError, class_names, list_datasets, load, scale_images
+from .loaders import DatasetUnavailableError
+from .loaders import class_names
+from .loaders import list_datasets
+from .loaders import load
+from .loaders import scale_images
 
 __all__ = ["DatasetUnavailableError", "class_names", "list_datasets", "load", "scale_images"]

@@ -232,7 +232,7 @@ def _reachable(host, port, timeout=3.0):
     return bool(answered)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _digits():
     from sklearn.datasets import load_digits
 
@@ -244,7 +244,7 @@ def _digits():
     }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _idx_directory(directory):
     parts = {}
     for split, (images_file, labels_file) in IDX_FILES.items():
@@ -259,7 +259,7 @@ def _idx_directory(directory):
     return parts
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _keras_download(name):
     module = importlib.import_module(f"keras.datasets.{name}")
     try:
@@ -295,7 +295,9 @@ def _tfds_arrays(name, split):
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4:
-        raise ValueError(f"load: 'tfds:{name}' must hold images of shape (H, W) or (H, W, C), got batch shape {x.shape}")
+        raise ValueError(
+            f"load: 'tfds:{name}' must hold images of shape (H, W) or (H, W, C), got batch shape {x.shape}"
+        )
     return x, np.asarray(y)
 
 

@@ -25,4 +25,5 @@ def one_step():
 
 if __name__ == "__main__":
     weights, logs = one_step()
-    np.savez(sys.argv[1], **{k.replace("/", "__"): v for k, v in weights.items()}, **{f"log__{k}": v for k, v in logs.items()})
+    arrays = {k.replace("/", "__"): v for k, v in weights.items()}
+    np.savez(sys.argv[1], **arrays, **{f"log__{k}": v for k, v in logs.items()})

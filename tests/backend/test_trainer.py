@@ -111,7 +111,7 @@ def _installed(module):
 
 @pytest.mark.cross_backend
 def test_one_step_matches_across_backends(tmp_path):
-    backends = [b for b, module in (("jax", "jax"), ("tensorflow", "tensorflow"), ("torch", "torch")) if _installed(module)]
+    backends = [backend for backend in ("jax", "tensorflow", "torch") if _installed(backend)]
     assert len(backends) == 3, f"all three backends must be installed for this check, found {backends}"
     results = {}
     for backend in backends:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from artifex_keras import data
-from artifex_keras.data import DatasetUnavailableError, loaders
+from artifex_keras.data import DatasetUnavailableError
+from artifex_keras.data import loaders
 
 ROOT = Path(__file__).resolve().parents[2]
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")

@@ -103,4 +103,4 @@ def test_bad_inputs_name_the_argument(images):
     with pytest.raises(ValueError, match=r"FeatureStatistics.update: `features` must have 3 features .* \(2, 4\)"):
         FeatureStatistics().update(np.zeros((2, 3))).update(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="FeatureStatistics: `covariance` needs at least 2 samples, got 1"):
-        FeatureStatistics().update(np.zeros((1, 3))).covariance
+        _ = FeatureStatistics().update(np.zeros((1, 3))).covariance

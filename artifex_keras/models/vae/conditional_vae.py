@@ -63,7 +63,8 @@ class ConditionalVAE(VAE):
         owner = f"{type(self).__name__}.{method}"
         if validation.is_array_like(x) and y is None:
             raise ValueError(f"{owner}: `y` (class labels) is required for a conditional model, got None")
-        validation.check_labels(owner, "y", y, self.config.num_classes, batch_size=len(x) if validation.is_array_like(x) else None)
+        batch_size = len(x) if validation.is_array_like(x) else None
+        validation.check_labels(owner, "y", y, self.config.num_classes, batch_size=batch_size)
 
     def unpack_batch(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -75,7 +76,10 @@ class ConditionalVAE(VAE):
     def condition_from_labels(self, labels, num_samples=None):
         owner = f"{type(self).__name__}"
         if labels is None:
-            raise ValueError(f"{owner}: `labels` are required for a conditional model (ints in [0, {self.config.num_classes - 1}]), got None")
+            raise ValueError(
+                f"{owner}: `labels` are required for a conditional model "
+                f"(ints in [0, {self.config.num_classes - 1}]), got None"
+            )
         labels = np.asarray(labels)
         if labels.ndim == 0 and num_samples is not None:
             labels = np.full((num_samples,), labels)

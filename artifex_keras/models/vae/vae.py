@@ -1,7 +1,7 @@
 """Variational autoencoder with a Gaussian latent."""
 
 import dataclasses
-from typing import Optional
+import functools
 
 import keras
 import numpy as np
@@ -42,7 +42,7 @@ class VAEConfig(Config):
     likelihood: str = "bernoulli"
     beta: float = 1.0
     kl_warmup_steps: int = 0
-    seed: Optional[int] = None
+    seed: int | None = None
 
     def validate(self):
         self.check_int_tuple("input_shape")
@@ -256,7 +256,7 @@ class VAE(GenerativeModel):
         running = None
         for start in range(0, num_samples, chunk):
             count = min(chunk, num_samples - start)
-            tile = lambda t: ops.reshape(ops.repeat(ops.expand_dims(t, 0), count, axis=0), (-1,) + tuple(t.shape[1:]))
+            tile = functools.partial(_tile, count=count)
             z = tile(mean) + ops.exp(0.5 * tile(log_var)) * keras.random.normal(
                 (count * batch, self.config.latent_dim), seed=generator
             )
@@ -273,3 +273,7 @@ class VAE(GenerativeModel):
     def _labels_arg(self, labels, x):
         return self.condition_from_labels(labels, num_samples=len(x))
 
+
+def _tile(tensor, count):
+    """`count` copies of a batch stacked along the batch axis: `(count * batch, ...)`, copy-major."""
+    return ops.reshape(ops.repeat(ops.expand_dims(tensor, 0), count, axis=0), (-1,) + tuple(tensor.shape[1:]))

@@ -1,7 +1,6 @@
 """Vector-quantised VAE with a PixelCNN prior over its code grid."""
 
 import dataclasses
-from typing import Optional
 
 import keras
 import numpy as np
@@ -54,7 +53,7 @@ class VQVAEConfig(Config):
     likelihood: str = "bernoulli"
     prior_filters: int = 64
     prior_layers: int = 4
-    seed: Optional[int] = None
+    seed: int | None = None
 
     def validate(self):
         self.check_int_tuple("input_shape")
@@ -288,7 +287,8 @@ class VQVAE(GenerativeModel):
     def decode(self, indices, batch_size=512):
         """Mean of `p(x|z)` for code grids `indices`, as NumPy."""
         indices = self._check_codes("decode", indices)
-        return map_batches(lambda ib: self.output_mean(self.decoder_output(self.quantizer.lookup(ib))), batch_size, indices)
+        decode = lambda codes: self.output_mean(self.decoder_output(self.quantizer.lookup(codes)))
+        return map_batches(decode, batch_size, indices)
 
     def reconstruct(self, x, batch_size=512):
         """Decode the codes of each input."""
