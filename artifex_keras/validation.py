@@ -1,5 +1,6 @@
 """Checks on user data that fail early with a message naming the argument."""
 
+import keras
 import numpy as np
 
 
@@ -40,6 +41,76 @@ def check_batch(owner, argument, value, example_shape, value_range=None):
                     f"{owner}: `{argument}` must lie in [{value_range[0]}, {value_range[1]}], "
                     f"got values in [{low:.4g}, {high:.4g}]"
                 )
+
+
+def check_data_loader(owner, argument, value):
+    """A torch `DataLoader` must yield tuples (`(x,)`, `(x, y)`): Keras splits a bare batch tensor into examples.
+
+    Checked on every backend (it fails on JAX and TensorFlow otherwise), by
+    looking at the first batch.
+    """
+    if type(value).__name__ != "DataLoader" or not type(value).__module__.startswith("torch.utils.data"):
+        return
+    first = next(iter(value), None)
+    if is_array_like(first):
+        raise ValueError(
+            f"{owner}: a torch DataLoader as `{argument}` must yield tuples such as (x,) or (x, y), "
+            f"got a bare {type(first).__name__} of shape {tuple(first.shape)}; "
+            "wrap the tensors in torch.utils.data.TensorDataset"
+        )
+
+
+def check_batch_spec(owner, argument, value, example_shape):
+    """Validate the static shape and dtype of a batch inside a training step (any backend tensor).
+
+    Batches from `tf.data`, `keras.utils.PyDataset`, a torch `DataLoader` or a
+    generator reach the model only inside `fit`'s step, traced on JAX and
+    TensorFlow; this check reads only the static shape (unknown dimensions
+    pass) and the dtype: once per trace on JAX and TensorFlow, a few Python
+    comparisons per step on PyTorch.
+
+    Example:
+    ```python
+    check_batch_spec("VAE.fit", "x", batch, (28, 28, 1))
+    ```
+    """
+    if not is_array_like(value):
+        return
+    _check_floating_spec(owner, argument, value)
+    if getattr(value.shape, "rank", 0) is None:
+        return  # TensorFlow retraces with an unknown rank: nothing static to check
+    shape = tuple(None if d is None else int(d) for d in value.shape)
+    expected = f"(batch, {', '.join(str(d) for d in example_shape)})"
+    compatible = len(shape) == len(example_shape) + 1 and all(
+        got is None or got == want for got, want in zip(shape[1:], example_shape)
+    )
+    if not compatible:
+        raise ValueError(f"{owner}: batches of `{argument}` must have shape {expected}, got shape {shape}")
+
+
+def _check_floating_spec(owner, argument, value):
+    dtype = keras.backend.standardize_dtype(value.dtype)
+    if not dtype.startswith(("float", "bfloat")):
+        hint = " (scale images first, e.g. with artifex_keras.data.scale_images)" if "int" in dtype else ""
+        raise ValueError(f"{owner}: batches of `{argument}` must be floating point{hint}, got dtype {dtype}")
+
+
+def check_label_spec(owner, argument, value):
+    """Validate the static shape and dtype of a batch of class ids inside a training step."""
+    if value is None:
+        raise ValueError(f"{owner}: batches must be (x, labels) pairs for a conditional model, got x alone")
+    if not is_array_like(value):
+        return
+    dtype = keras.backend.standardize_dtype(value.dtype)
+    if "int" not in dtype:
+        raise ValueError(f"{owner}: batches of `{argument}` must hold integer class ids, got dtype {dtype}")
+    if getattr(value.shape, "rank", 0) is None:
+        return
+    shape = tuple(None if d is None else int(d) for d in value.shape)
+    if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
+        raise ValueError(
+            f"{owner}: batches of `{argument}` must be class ids of shape (batch,) (not one-hot), got shape {shape}"
+        )
 
 
 def check_labels(owner, argument, value, num_classes, batch_size=None):

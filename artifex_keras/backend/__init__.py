@@ -1,6 +1,7 @@
 """The only package that branches on the Keras backend.
 
-`PhaseTrainer` is the trainer mixin for the active backend; `input_gradient`
+`PhaseTrainer` is the trainer mixin for the active backend; `StateRecovery`
+keeps a model usable when a step fails (JAX); `input_gradient`
 is the nested-gradient helper (gradient penalties, score matching);
 `device_name()` names the accelerator the backend computes on.
 
@@ -19,6 +20,7 @@ _BACKEND = keras.backend.backend()
 
 if _BACKEND == "jax":
     from artifex_keras.backend.jax import JAXPhaseTrainer as PhaseTrainer
+    from artifex_keras.backend.jax import JAXStateRecovery as StateRecovery
     from artifex_keras.backend.jax import device_name
     from artifex_keras.backend.jax import input_gradient
 elif _BACKEND == "tensorflow":
@@ -34,4 +36,10 @@ else:
         f"artifex_keras supports the 'jax', 'tensorflow' and 'torch' Keras backends, got {_BACKEND!r}"
     )
 
-__all__ = ["Phase", "PhaseTrainer", "device_name", "input_gradient"]
+if _BACKEND != "jax":
+
+    class StateRecovery:
+        """Nothing to do: TensorFlow and PyTorch keep the weights in the variables during `fit`."""
+
+
+__all__ = ["Phase", "PhaseTrainer", "StateRecovery", "device_name", "input_gradient"]

@@ -15,6 +15,7 @@ def apply_updates(optimizer, grads, variables):
 
 def run_training_phases(model, data, gradients, apply=apply_updates):
     """Run each phase in order; each sees the updates of the phases before it."""
+    model.check_batch_spec(data, "fit")
     phases = model.training_phases()
     logs = {}
     for phase in phases:
@@ -31,6 +32,7 @@ def run_training_phases(model, data, gradients, apply=apply_updates):
 
 def run_evaluation_phases(model, data):
     """Evaluate every phase's loss without updating weights."""
+    model.check_batch_spec(data, "evaluate")
     logs = {}
     for phase in model.training_phases():
         _, phase_logs = phase.loss_fn(data, training=False)

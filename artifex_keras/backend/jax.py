@@ -73,6 +73,36 @@ def _collect(scope, variables, previous):
     return values
 
 
+class JAXStateRecovery:
+    """Keep a model usable after a training, evaluation or prediction step fails.
+
+    Keras' JAX loops detach the weights from the variables while they run and
+    reattach the latest state at the end, even on error; but when the very
+    first step fails (a bad batch, caught while tracing) no state has been
+    recorded yet and the variables stay empty. This records the detached
+    state up front, so the model is left exactly as it was.
+    """
+
+    def _get_jax_state(
+        self,
+        trainable_variables=False,
+        non_trainable_variables=False,
+        optimizer_variables=False,
+        metrics_variables=False,
+        purge_model_variables=False,
+    ):
+        flags = {
+            "trainable_variables": trainable_variables,
+            "non_trainable_variables": non_trainable_variables,
+            "optimizer_variables": optimizer_variables,
+            "metrics_variables": metrics_variables,
+        }
+        state = super()._get_jax_state(**flags, purge_model_variables=purge_model_variables)
+        if purge_model_variables:
+            self._jax_state = dict(zip([name for name, wanted in flags.items() if wanted], state))
+        return state
+
+
 class JAXPhaseTrainer:
     """Mixin giving a `keras.Model` the phase-based `train_step` on JAX."""
 

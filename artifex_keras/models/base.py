@@ -96,8 +96,19 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         return super().evaluate(x, y, **kwargs)
 
     def check_training_data(self, x, y, method):
-        """Raise a clear error for arrays of the wrong shape, dtype or with NaN."""
-        validation.check_batch(f"{type(self).__name__}.{method}", "x", x, self.data_shape, self.data_range)
+        """Raise a clear error for arrays of the wrong shape, dtype or with NaN, and for unusable loaders."""
+        owner = f"{type(self).__name__}.{method}"
+        validation.check_data_loader(owner, "x", x)
+        validation.check_batch(owner, "x", x, self.data_shape, self.data_range)
+
+    def check_batch_spec(self, data, method):
+        """Raise a clear error for a batch of the wrong shape or dtype that arrives inside a step.
+
+        Batches from datasets and generators are checked here, once per trace;
+        arrays passed to `fit` are checked in full (values too) beforehand.
+        """
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        validation.check_batch_spec(f"{type(self).__name__}.{method}", "x", x, self.data_shape)
 
     @property
     def data_shape(self):

@@ -3,11 +3,12 @@
 import keras
 
 from artifex_keras import presets
+from artifex_keras.backend import StateRecovery
 from artifex_keras.config import Config
 from artifex_keras.config import unknown_key_message
 
 
-class ConfiguredModel(keras.Model):
+class ConfiguredModel(StateRecovery, keras.Model):
     """Config resolution, `get_config`/`from_config` and presets, shared by every model we ship.
 
     A subclass sets `config_class` (a `Config` dataclass) and calls

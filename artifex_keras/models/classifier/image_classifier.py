@@ -130,6 +130,8 @@ class ImageClassifier(ConfiguredModel):
         return (0.0, 1.0)
 
     def call(self, inputs, training=False):
+        # Batches from datasets reach the model only here: check their static shape and dtype.
+        validation.check_batch_spec(f"{type(self).__name__}.call", "inputs", inputs, self.data_shape)
         features = self.trunk(ops.cast(inputs, self.compute_dtype), training=training)
         return ops.cast(self.head(self.dropout(features, training=training)), "float32")
 

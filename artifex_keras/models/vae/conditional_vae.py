@@ -66,6 +66,11 @@ class ConditionalVAE(VAE):
         batch_size = len(x) if validation.is_array_like(x) else None
         validation.check_labels(owner, "y", y, self.config.num_classes, batch_size=batch_size)
 
+    def check_batch_spec(self, data, method):
+        super().check_batch_spec(data, method)
+        _, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        validation.check_label_spec(f"{type(self).__name__}.{method}", "y", y)
+
     def unpack_batch(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:
