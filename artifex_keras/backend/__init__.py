@@ -42,4 +42,7 @@ if _BACKEND != "jax":
         """Nothing to do: TensorFlow and PyTorch keep the weights in the variables during `fit`."""
 
 
-__all__ = ["Phase", "PhaseTrainer", "StateRecovery", "device_name", "input_gradient"]
+# Keras implements `keras.distribution` on JAX only.
+DISTRIBUTION_SUPPORTED = _BACKEND == "jax"
+
+__all__ = ["DISTRIBUTION_SUPPORTED", "Phase", "PhaseTrainer", "StateRecovery", "device_name", "input_gradient"]

@@ -82,19 +82,6 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
             known[key].update_state(value)
         return {tracker.name: tracker.result() for tracker in self.trackers}
 
-    def fit(self, x=None, y=None, **kwargs):
-        """`keras.Model.fit` after checking the data; compiles with defaults if needed."""
-        self.check_training_data(x, y, "fit")
-        if not self.compiled:
-            self.compile()
-        return super().fit(x, y, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        self.check_training_data(x, y, "evaluate")
-        if not self.compiled:
-            self.compile()
-        return super().evaluate(x, y, **kwargs)
-
     def check_training_data(self, x, y, method):
         """Raise a clear error for arrays of the wrong shape, dtype or with NaN, and for unusable loaders."""
         owner = f"{type(self).__name__}.{method}"

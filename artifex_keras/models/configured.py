@@ -6,6 +6,7 @@ from artifex_keras import presets
 from artifex_keras.backend import StateRecovery
 from artifex_keras.config import Config
 from artifex_keras.config import unknown_key_message
+from artifex_keras.distribution import check_batches_split_evenly
 
 
 class ConfiguredModel(StateRecovery, keras.Model):
@@ -41,6 +42,36 @@ class ConfiguredModel(StateRecovery, keras.Model):
                 f"{owner}: `config` must be a {cls.config_class.__name__} or a dict, got {type(config).__name__}"
             )
         return config.replace(**kwargs) if kwargs else config
+
+    # Training ---------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, **kwargs):
+        """`keras.Model.fit` after checking the data; compiles with defaults if needed."""
+        self._prepare("fit", x, y, batch_size)
+        return super().fit(x, y, batch_size=batch_size, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+        """`keras.Model.evaluate` after checking the data; compiles with defaults if needed."""
+        self._prepare("evaluate", x, y, batch_size)
+        return super().evaluate(x, y, batch_size=batch_size, **kwargs)
+
+    def _prepare(self, method, x, y, batch_size):
+        self.check_training_data(x, y, method)
+        check_batches_split_evenly(f"{type(self).__name__}.{method}", x, batch_size)
+        if not self.compiled:
+            self.compile()
+
+    def check_training_data(self, x, y, method):
+        """Raise a clear error for data `fit` or `evaluate` cannot use (subclasses check what they need)."""
+
+    def get_layout_map(self, mesh):
+        """Layouts of the weights to shard over `mesh` (a `keras.distribution.DeviceMesh`).
+
+        Empty here: `artifex_keras.distribution.model_parallel` then shards
+        every weight whose last axis divides by the `"model"` axis and
+        replicates the rest. Large models override this to name their own
+        layouts by variable path regex.
+        """
+        return keras.distribution.LayoutMap(mesh)
 
     def compile_from_config(self, config):
         """Restore the compile state saved in a `.keras` file."""

@@ -147,20 +147,7 @@ class ImageClassifier(ConfiguredModel):
         # Build now: an optimizer built lazily inside a JAX trace loses its state, and `.keras` loading needs its slots.
         self.optimizer.build(self.trainable_variables)
 
-    def fit(self, x=None, y=None, **kwargs):
-        """`keras.Model.fit` after checking images and labels; compiles with defaults if needed."""
-        self._check_training_data("fit", x, y)
-        if not self.compiled:
-            self.compile()
-        return super().fit(x, y, **kwargs)
-
-    def evaluate(self, x=None, y=None, **kwargs):
-        self._check_training_data("evaluate", x, y)
-        if not self.compiled:
-            self.compile()
-        return super().evaluate(x, y, **kwargs)
-
-    def _check_training_data(self, method, x, y):
+    def check_training_data(self, x, y, method):
         owner = f"{type(self).__name__}.{method}"
         validation.check_batch(owner, "x", x, self.data_shape, self.data_range)
         if validation.is_array_like(x):
