@@ -44,7 +44,18 @@ def _fall_back_to_an_installed_backend():
 
 _fall_back_to_an_installed_backend()
 
-_SUBMODULES = ("data", "distribution", "layers", "losses", "metrics", "models", "optimizers", "presets", "registry")
+_SUBMODULES = (
+    "callbacks",
+    "data",
+    "distribution",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "presets",
+    "registry",
+)
 _ATTRIBUTES = {
     "Config": "artifex_keras.config",
     "GenerativeModel": "artifex_keras.models.base",

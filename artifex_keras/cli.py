@@ -34,6 +34,10 @@ import artifex_keras  # noqa: E402
 from artifex_keras import data as datasets  # noqa: E402
 from artifex_keras import presets  # noqa: E402
 from artifex_keras.backend import device_name  # noqa: E402
+from artifex_keras.callbacks import GRID_COLUMNS  # noqa: E402
+from artifex_keras.callbacks import GRID_SAMPLES  # noqa: E402
+from artifex_keras.callbacks import SampleGrid  # noqa: E402
+from artifex_keras.callbacks import save_samples  # noqa: E402
 from artifex_keras.data.loaders import SPLITS  # noqa: E402
 from artifex_keras.evaluation import DEFAULT_BATCH_SIZE  # noqa: E402
 from artifex_keras.evaluation import DEFAULT_IWAE_SAMPLES  # noqa: E402
@@ -48,10 +52,9 @@ from artifex_keras.registry import list_models  # noqa: E402
 PROG = "artifex-keras"
 # Used when neither the command line nor the preset's metadata.json "training" section sets them.
 TRAINING_DEFAULTS = {"data": "fashion_mnist", "epochs": 10, "batch_size": 128, "learning_rate": 1e-3}
-GRID_COLUMNS = 8
-GRID_SAMPLES = 64
 SAMPLES_FILE = "samples.png"
 METRICS_FILE = "metrics.json"
+SAMPLES_DIR = "samples"
 # Held-out metrics `train` records: likelihoods, or accuracy for classifiers. The sample
 # metrics are left to `evaluate` (they need the dataset's feature-extractor preset).
 TRAIN_METRICS = ("log_prob", "elbo", "nll", "predict_proba")
@@ -150,6 +153,7 @@ def _train_command(args, argv):
     x, y = datasets.load(settings["data"], split="train", scale=data_scale(model), limit=args.limit)
     y = y if uses_labels(model) else None
 
+    output = pathlib.Path(args.output) if args.output else pathlib.Path("artifex_output") / _short_name(args.name)
     device = device_name()
     print(
         f"Training {type(model).__name__} ({model.count_params():,} parameters) on {settings['data']} "
@@ -158,7 +162,12 @@ def _train_command(args, argv):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=settings["learning_rate"]))
     start = time.perf_counter()
     verbose = 1 if sys.stdout.isatty() else 2  # a progress bar on a terminal, one line per epoch in logs
-    model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose)
+    callbacks = []
+    if args.sample_every:
+        if not callable(getattr(model, "generate", None)):
+            raise CommandError(f"--sample-every needs a generative model, got a {type(model).__name__}")
+        callbacks.append(SampleGrid(output / SAMPLES_DIR, every_n_epochs=args.sample_every, seed=args.seed))
+    model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose, callbacks=callbacks)
     train_seconds = time.perf_counter() - start
     timing = {
         "train_seconds": round(train_seconds, 3),
@@ -170,7 +179,6 @@ def _train_command(args, argv):
             model, data=settings["data"], split="test", iwae_samples=args.num_samples, capabilities=TRAIN_METRICS
         )
 
-    output = pathlib.Path(args.output) if args.output else pathlib.Path("artifex_output") / _short_name(args.name)
     training = {**settings, "seed": args.seed, "limit": args.limit}
     if args.resume:
         training["resumed_from"] = str(source)
@@ -193,12 +201,7 @@ def _train_command(args, argv):
     )
     generates = callable(getattr(model, "generate", None))  # classifiers train here too, and draw nothing
     if generates:
-        if model.is_conditional:  # one row per class
-            labels = np.repeat(np.arange(_num_classes(model)), GRID_COLUMNS)
-            samples = model.generate(len(labels), seed=args.seed, labels=labels)
-        else:
-            samples = model.generate(GRID_SAMPLES, seed=args.seed)
-        save_image_grid(samples, output / SAMPLES_FILE, columns=GRID_COLUMNS, value_range=_value_range(model))
+        save_samples(model, output / SAMPLES_FILE, seed=args.seed)
     (output / METRICS_FILE).write_text(json.dumps({**metrics, **timing}, indent=2) + "\n")
 
     print(f"Trained in {timing['train_seconds']:.1f} s ({timing['seconds_per_epoch']:.2f} s/epoch)")
@@ -301,6 +304,8 @@ def _parser():
     train.add_argument("--seed", type=_non_negative(int), default=0, help="random seed (default 0)")
     train.add_argument("--num-samples", dest="num_samples", type=_positive(int),
                        help=f"importance samples k of the test-set IWAE bound (default {DEFAULT_IWAE_SAMPLES})")
+    train.add_argument("--sample-every", dest="sample_every", type=_positive(int), metavar="N",
+                       help=f"also save a sample grid every N epochs to OUTPUT/{SAMPLES_DIR}/epoch_NNNN.png")
     train.add_argument("--resume", action="store_true", help="start from the preset's trained weights")
     train.add_argument("--description", help="one line recorded in the preset's metadata")
     train.set_defaults(run=_train_command)

@@ -138,6 +138,12 @@ def check_positive_int(owner, argument, value):
     return int(value)
 
 
+def check_non_negative_int(owner, argument, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{owner}: `{argument}` must be a non-negative int, got {value!r}")
+    return int(value)
+
+
 def _has_numpy_dtype(value):
     try:
         np.dtype(getattr(value.dtype, "as_numpy_dtype", value.dtype))

@@ -78,6 +78,19 @@ def test_train_writes_preset_samples_and_metrics(trained):
         assert image.size == (8 * tile_pixels(8) + 2, 8 * tile_pixels(8) + 2)
 
 
+def test_train_saves_sample_grids_while_training(tmp_path):
+    output = tmp_path / "watched"
+    code, _, err = run([
+        "train", "vae", "--data", "digits", "--epochs", "2", "--limit", "64", "--set", "latent_dim=2",
+        "--set", "hidden_dims=[16]", "--num-samples", "1", "--sample-every", "1", "--output", str(output),
+    ])  # fmt: skip
+    assert code == 0, err
+    assert sorted(p.name for p in (output / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    code, _, err = run(["train", "image_classifier", "--data", "digits", "--epochs", "1", "--limit", "64",
+                        "--sample-every", "1", "--output", str(tmp_path / "classifier")])  # fmt: skip
+    assert code != 0 and "--sample-every needs a generative model, got a ImageClassifier" in err
+
+
 def test_train_from_a_preset_takes_its_config_and_training_section(trained, tmp_path):
     source, _, _ = trained
     output = tmp_path / "resumed"
