@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from artifex_keras import validation
+from artifex_keras.images import display_range
 from artifex_keras.images import save_image_grid
 
 GRID_COLUMNS = 8
@@ -39,8 +40,7 @@ def save_samples(model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, se
         samples = model.generate(len(labels), seed=seed, labels=labels)
     else:
         samples = model.generate(validation.check_positive_int(owner, "num_samples", num_samples), seed=seed)
-    value_range = model.data_range if model.data_range is not None else (0.0, 1.0)
-    return save_image_grid(samples, path, columns=columns, value_range=value_range)
+    return save_image_grid(samples, path, columns=columns, value_range=display_range(model))
 
 
 class SampleGrid(keras.callbacks.Callback):

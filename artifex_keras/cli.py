@@ -45,6 +45,7 @@ from artifex_keras.evaluation import available_metrics  # noqa: E402
 from artifex_keras.evaluation import data_scale  # noqa: E402
 from artifex_keras.evaluation import evaluate_model  # noqa: E402
 from artifex_keras.evaluation import uses_labels  # noqa: E402
+from artifex_keras.images import display_range  # noqa: E402
 from artifex_keras.images import save_image_grid  # noqa: E402
 from artifex_keras.registry import get_model_class  # noqa: E402
 from artifex_keras.registry import list_models  # noqa: E402
@@ -233,7 +234,7 @@ def _sample_command(args, argv):
         )
     else:
         samples = model.generate(args.num_samples, seed=args.seed)
-    path = save_image_grid(samples, args.output, columns=columns, value_range=_value_range(model))
+    path = save_image_grid(samples, args.output, columns=columns, value_range=display_range(model))
     print(f"Wrote {args.num_samples} samples to {path}")
 
 
@@ -449,10 +450,6 @@ def _num_classes(model):
     if num_classes is None:
         raise CommandError(f"{type(model).__name__} is conditional but its config has no `num_classes`")
     return num_classes
-
-
-def _value_range(model):
-    return model.data_range if model.data_range is not None else (0.0, 1.0)
 
 
 def _versions():

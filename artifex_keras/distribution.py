@@ -27,6 +27,7 @@ with ak.distribution.model_parallel(template, model_axis_size=4).scope():
 
 import keras
 
+from artifex_keras import validation
 from artifex_keras.backend import DISTRIBUTION_SUPPORTED
 
 BATCH_AXIS = "batch"
@@ -108,7 +109,7 @@ class ShardedModelParallel(keras.distribution.ModelParallel):
         if layout is not None:
             return layout
         shape = tuple(variable.shape)
-        model_size = self.device_mesh.shape[self.device_mesh.axis_names.index(MODEL_AXIS)]
+        model_size = _axis_size(self.device_mesh, MODEL_AXIS)
         axes = [None] * len(shape)
         if len(shape) >= 2 and model_size > 1 and shape[-1] % model_size == 0:
             axes[-1] = MODEL_AXIS
@@ -118,10 +119,7 @@ class ShardedModelParallel(keras.distribution.ModelParallel):
 def batch_shards():
     """Into how many pieces the active distribution splits each batch (1 without one)."""
     distribution = keras.distribution.distribution() if DISTRIBUTION_SUPPORTED else None
-    if distribution is None:
-        return 1
-    mesh = distribution.device_mesh
-    return mesh.shape[list(mesh.axis_names).index(distribution.batch_dim_name)]
+    return 1 if distribution is None else _axis_size(distribution.device_mesh, distribution.batch_dim_name)
 
 
 def check_batches_split_evenly(owner, x, batch_size):
@@ -131,7 +129,7 @@ def check_batches_split_evenly(owner, x, batch_size):
     size the device count does not divide; this names the fix up front.
     """
     shards = batch_shards()
-    if shards == 1 or not hasattr(x, "shape") or hasattr(x, "element_spec"):
+    if shards == 1 or not validation.is_array_like(x):
         return
     batch_size = 32 if batch_size is None else batch_size
     if batch_size % shards:
@@ -146,6 +144,10 @@ def check_batches_split_evenly(owner, x, batch_size):
             f"examples must be a multiple of `batch_size` ({batch_size}), got {len(x)}; "
             f"pass x[:{usable}] (and the same slice of y) or another batch size"
         )
+
+
+def _axis_size(mesh, name):
+    return mesh.shape[list(mesh.axis_names).index(name)]
 
 
 def _devices(owner, devices):

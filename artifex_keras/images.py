@@ -24,6 +24,11 @@ MIN_TILE_PIXELS = 28
 PADDING = 2
 
 
+def display_range(model):
+    """The value range a model's samples are drawn in: its `data_range`, or [0, 1] when unrestricted."""
+    return model.data_range if model.data_range is not None else (0.0, 1.0)
+
+
 def image_grid(images, columns=None, value_range=(0.0, 1.0), scale=1, padding=PADDING):
     """Tile `images` into one uint8 picture, row by row, with grey padding between tiles.
 

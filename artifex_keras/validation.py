@@ -46,16 +46,19 @@ def check_batch(owner, argument, value, example_shape, value_range=None):
 def check_data_loader(owner, argument, value):
     """A torch `DataLoader` must yield tuples (`(x,)`, `(x, y)`): Keras splits a bare batch tensor into examples.
 
-    Checked on every backend (it fails on JAX and TensorFlow otherwise), by
-    looking at the first batch.
+    Checked on every backend (it fails on JAX and TensorFlow otherwise) from
+    the dataset's first example, without starting the loader's workers;
+    loaders with their own `collate_fn` or an iterable dataset are trusted.
     """
     if type(value).__name__ != "DataLoader" or not type(value).__module__.startswith("torch.utils.data"):
         return
-    first = next(iter(value), None)
-    if is_array_like(first):
+    dataset = value.dataset
+    if getattr(value.collate_fn, "__name__", None) != "default_collate" or not hasattr(dataset, "__getitem__"):
+        return
+    if len(dataset) and is_array_like(first := dataset[0]):
         raise ValueError(
             f"{owner}: a torch DataLoader as `{argument}` must yield tuples such as (x,) or (x, y), "
-            f"got a bare {type(first).__name__} of shape {tuple(first.shape)}; "
+            f"got bare tensors (examples of shape {tuple(first.shape)}); "
             "wrap the tensors in torch.utils.data.TensorDataset"
         )
 
@@ -77,9 +80,9 @@ def check_batch_spec(owner, argument, value, example_shape):
     if not is_array_like(value):
         return
     _check_floating_spec(owner, argument, value)
-    if getattr(value.shape, "rank", 0) is None:
-        return  # TensorFlow retraces with an unknown rank: nothing static to check
-    shape = tuple(None if d is None else int(d) for d in value.shape)
+    shape = _static_shape(value)
+    if shape is None:
+        return
     expected = f"(batch, {', '.join(str(d) for d in example_shape)})"
     compatible = len(shape) == len(example_shape) + 1 and all(
         got is None or got == want for got, want in zip(shape[1:], example_shape)
@@ -95,6 +98,13 @@ def _check_floating_spec(owner, argument, value):
         raise ValueError(f"{owner}: batches of `{argument}` must be floating point{hint}, got dtype {dtype}")
 
 
+def _static_shape(value):
+    """The static shape with None for unknown sizes, or None when even the rank is unknown (TensorFlow retraces)."""
+    if getattr(value.shape, "rank", 0) is None:
+        return None
+    return tuple(None if d is None else int(d) for d in value.shape)
+
+
 def check_label_spec(owner, argument, value):
     """Validate the static shape and dtype of a batch of class ids inside a training step."""
     if value is None:
@@ -104,9 +114,9 @@ def check_label_spec(owner, argument, value):
     dtype = keras.backend.standardize_dtype(value.dtype)
     if "int" not in dtype:
         raise ValueError(f"{owner}: batches of `{argument}` must hold integer class ids, got dtype {dtype}")
-    if getattr(value.shape, "rank", 0) is None:
+    shape = _static_shape(value)
+    if shape is None:
         return
-    shape = tuple(None if d is None else int(d) for d in value.shape)
     if not (len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)):
         raise ValueError(
             f"{owner}: batches of `{argument}` must be class ids of shape (batch,) (not one-hot), got shape {shape}"
