@@ -46,6 +46,7 @@ _fall_back_to_an_installed_backend()
 
 _SUBMODULES = (
     "callbacks",
+    "conditioning",
     "data",
     "distribution",
     "layers",
@@ -55,6 +56,8 @@ _SUBMODULES = (
     "optimizers",
     "presets",
     "registry",
+    "samplers",
+    "training",
 )
 _ATTRIBUTES = {
     "Config": "artifex_keras.config",
@@ -65,6 +68,7 @@ _ATTRIBUTES = {
     "list_presets": "artifex_keras.presets",
     "preset_metadata": "artifex_keras.presets",
     "evaluate_model": "artifex_keras.evaluation",
+    "train_preset": "artifex_keras.training",
     "save_image_grid": "artifex_keras.images",
 }
 

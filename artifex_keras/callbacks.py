@@ -15,7 +15,9 @@ import pathlib
 import keras
 import numpy as np
 
+from artifex_keras import samplers
 from artifex_keras import validation
+from artifex_keras.conditioning import ClassLabels
 from artifex_keras.images import display_range
 from artifex_keras.images import save_image_grid
 
@@ -23,23 +25,28 @@ GRID_COLUMNS = 8
 GRID_SAMPLES = 64
 
 
-def save_samples(model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, seed=0):
-    """Draw samples and save them as one PNG grid; conditional models draw one row per class.
+def save_samples(model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, seed=0, sampler=None):
+    """Draw samples and save them as one PNG grid; class-conditional models draw one row per class.
 
     Unconditional models draw `num_samples` samples in rows of `columns`;
-    conditional ones draw `columns` samples of every class (`num_samples` is
-    then ignored). Images are mapped from the model's `data_range`.
+    class-conditional ones draw `columns` samples of every class
+    (`num_samples` is then ignored); other conditional models draw from
+    `model.example_conditions(num_samples)`. Images are mapped from the
+    model's `data_range`.
 
     Returns:
         the path written.
     """
     owner = "save_samples"
     columns = validation.check_positive_int(owner, "columns", columns)
-    if model.is_conditional:
-        labels = np.repeat(np.arange(model.config.num_classes), columns)
-        samples = model.generate(len(labels), seed=seed, labels=labels)
+    spec = model.condition_spec()
+    if isinstance(spec, ClassLabels):
+        conditions = {spec.argument: np.repeat(np.arange(spec.num_classes), columns)}
+        num_samples = len(conditions[spec.argument])
     else:
-        samples = model.generate(validation.check_positive_int(owner, "num_samples", num_samples), seed=seed)
+        num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
+        conditions = model.example_conditions(num_samples)
+    samples = model.generate(num_samples, seed=seed, sampler=sampler, **conditions)
     return save_image_grid(samples, path, columns=columns, value_range=display_range(model))
 
 
@@ -52,6 +59,8 @@ class SampleGrid(keras.callbacks.Callback):
         num_samples: samples per grid (unconditional models).
         columns: images per row (per class for conditional models).
         seed: the seed of every grid, so successive grids show the same latents.
+        sampler: the sampler the model draws with (a `Sampler`, its name or
+            config; None: the model's default).
 
     Example:
     ```python
@@ -59,7 +68,9 @@ class SampleGrid(keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, directory, every_n_epochs=1, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, seed=0):
+    def __init__(
+        self, directory, every_n_epochs=1, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, seed=0, sampler=None
+    ):
         super().__init__()
         owner = "SampleGrid"
         self.directory = pathlib.Path(directory)
@@ -67,6 +78,7 @@ class SampleGrid(keras.callbacks.Callback):
         self.num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
         self.columns = validation.check_positive_int(owner, "columns", columns)
         self.seed = validation.check_non_negative_int(owner, "seed", seed)
+        self.sampler = samplers.get(sampler)
         self.paths = []
 
     def on_epoch_end(self, epoch, logs=None):
@@ -76,4 +88,4 @@ class SampleGrid(keras.callbacks.Callback):
             raise ValueError(f"SampleGrid: {type(self.model).__name__} does not generate samples")
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"epoch_{epoch + 1:04d}.png"
-        self.paths.append(save_samples(self.model, path, self.num_samples, self.columns, self.seed))
+        self.paths.append(save_samples(self.model, path, self.num_samples, self.columns, self.seed, self.sampler))

@@ -16,50 +16,67 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+
+def _quiet_tensorflow():
+    """Keep TensorFlow's start-up lines off the terminal: a command line prints only its own.
+
+    Keras imports TensorFlow whenever it is installed (to serialise, to seed),
+    and TensorFlow's C++ start-up logs ignore `TF_CPP_MIN_LOG_LEVEL`. On other
+    backends TensorFlow computes nothing, so its oneDNN kernels (the source of
+    the message) are switched off; on its own backend it is imported here
+    with the C++ stderr silenced, its numerics unchanged.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if os.environ["KERAS_BACKEND"] != "tensorflow":
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+        return
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+_quiet_tensorflow()
+
 import argparse  # noqa: E402
 import difflib  # noqa: E402
-import importlib  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
 import pathlib  # noqa: E402
-import platform  # noqa: E402
-import shlex  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import artifex_keras  # noqa: E402
 from artifex_keras import data as datasets  # noqa: E402
 from artifex_keras import presets  # noqa: E402
-from artifex_keras.backend import device_name  # noqa: E402
+from artifex_keras import samplers  # noqa: E402
 from artifex_keras.callbacks import GRID_COLUMNS  # noqa: E402
 from artifex_keras.callbacks import GRID_SAMPLES  # noqa: E402
-from artifex_keras.callbacks import SampleGrid  # noqa: E402
-from artifex_keras.callbacks import save_samples  # noqa: E402
+from artifex_keras.conditioning import ClassLabels  # noqa: E402
 from artifex_keras.data.loaders import SPLITS  # noqa: E402
 from artifex_keras.evaluation import DEFAULT_BATCH_SIZE  # noqa: E402
 from artifex_keras.evaluation import DEFAULT_IWAE_SAMPLES  # noqa: E402
-from artifex_keras.evaluation import available_metrics  # noqa: E402
-from artifex_keras.evaluation import data_scale  # noqa: E402
 from artifex_keras.evaluation import evaluate_model  # noqa: E402
-from artifex_keras.evaluation import uses_labels  # noqa: E402
 from artifex_keras.images import display_range  # noqa: E402
 from artifex_keras.images import save_image_grid  # noqa: E402
 from artifex_keras.registry import get_model_class  # noqa: E402
 from artifex_keras.registry import list_models  # noqa: E402
+from artifex_keras.training import METRICS_FILE  # noqa: E402
+from artifex_keras.training import SAMPLES_DIR  # noqa: E402
+from artifex_keras.training import SAMPLES_FILE  # noqa: E402
+from artifex_keras.training import TRAINING_DEFAULTS  # noqa: E402
+from artifex_keras.training import invocation  # noqa: E402
+from artifex_keras.training import resolve_source  # noqa: E402
+from artifex_keras.training import train_preset  # noqa: E402
 
 PROG = "artifex-keras"
-# Used when neither the command line nor the preset's metadata.json "training" section sets them.
-TRAINING_DEFAULTS = {"data": "fashion_mnist", "epochs": 10, "batch_size": 128, "learning_rate": 1e-3}
-SAMPLES_FILE = "samples.png"
-METRICS_FILE = "metrics.json"
-SAMPLES_DIR = "samples"
-# Held-out metrics `train` records: likelihoods, or accuracy for classifiers. The sample
-# metrics are left to `evaluate` (they need the dataset's feature-extractor preset).
-TRAIN_METRICS = ("log_prob", "elbo", "nll", "predict_proba")
-_HUB_PREFIXES = ("hf://", "kaggle://")
 
 
 class CommandError(Exception):
@@ -79,13 +96,15 @@ def main(argv=None):
     main(["sample", "out/vae", "-n", "16", "--output", "grid.png"])
     ```
     """
+    # The command recorded in metadata: this process's command line, or the Python call that ran it.
+    command = invocation() if argv is None else f"artifex_keras.cli.main({[str(arg) for arg in argv]!r})"
     argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
     try:
         args = _parser().parse_args(argv)
     except SystemExit as stop:  # --help, --version, or a usage error argparse already reported
         return stop.code if isinstance(stop.code, int) else 0
     try:
-        args.run(args, argv)
+        args.run(args, command)
     except (CommandError, ValueError, ImportError, datasets.DatasetUnavailableError) as error:
         print(f"{PROG} {args.command}: {error}", file=sys.stderr)
         return 2
@@ -93,7 +112,7 @@ def main(argv=None):
 
 
 # Commands ---------------------------------------------------------------------
-def _presets_command(args, argv):
+def _presets_command(args, command):
     if args.family is not None:
         families = _families()
         if args.family not in families:
@@ -113,7 +132,7 @@ def _presets_command(args, argv):
     _print_table(rows)
 
 
-def _models_command(args, argv):
+def _models_command(args, command):
     rows = []
     for name in list_models():
         cls = get_model_class(name)
@@ -121,129 +140,75 @@ def _models_command(args, argv):
     _print_table(rows)
 
 
-def _train_command(args, argv):
-    kind, source = _resolve(args.name, allow_models=True)
+def _train_command(args, command):
+    kind, cls, _ = resolve_source(args.name)
     overrides = _parse_overrides(args.set)
-    if kind == "preset":
-        cls = get_model_class(json.loads((source / presets.CONFIG_FILE).read_text())["class_name"])
-        source_metadata = presets.preset_metadata(source)
-    else:
-        cls, source_metadata = source, {}
     _check_override_keys(cls, overrides)
-    if args.resume and (kind != "preset" or not (source / presets.WEIGHTS_FILE).is_file()):
-        raise CommandError(f"--resume needs a preset with trained weights ({presets.WEIGHTS_FILE}), got {args.name!r}")
-
-    recorded = source_metadata.get("training", {})
-    settings = {}
-    for key, default in TRAINING_DEFAULTS.items():
-        given = getattr(args, key)
-        settings[key] = given if given is not None else recorded.get(key, default)
-    keras.utils.set_random_seed(args.seed)
-    data_shape = tuple(datasets.load(settings["data"], split="train", limit=1, with_labels=False).shape[1:])
-    if kind == "model" and "input_shape" not in overrides:
-        overrides["input_shape"] = data_shape
-    if kind == "preset":
-        model = presets.load_preset(source, load_weights=args.resume, **overrides)
-    else:
-        model = cls(**overrides)
-    if tuple(model.data_shape) != data_shape:
-        raise CommandError(
-            f"{args.name!r} takes examples of shape {tuple(model.data_shape)}, but --data {settings['data']} "
-            f"has shape {data_shape}; pick matching data or --set input_shape={list(data_shape)}"
-        )
-    x, y = datasets.load(settings["data"], split="train", scale=data_scale(model), limit=args.limit)
-    y = y if uses_labels(model) else None
-
     output = pathlib.Path(args.output) if args.output else pathlib.Path("artifex_output") / _short_name(args.name)
-    device = device_name()
-    print(
-        f"Training {type(model).__name__} ({model.count_params():,} parameters) on {settings['data']} "
-        f"({len(x)} examples) with the {keras.backend.backend()} backend on {device}"
-    )
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=settings["learning_rate"]))
-    start = time.perf_counter()
-    verbose = 1 if sys.stdout.isatty() else 2  # a progress bar on a terminal, one line per epoch in logs
-    callbacks = []
-    if args.sample_every:
-        if not callable(getattr(model, "generate", None)):
-            raise CommandError(f"--sample-every needs a generative model, got a {type(model).__name__}")
-        callbacks.append(SampleGrid(output / SAMPLES_DIR, every_n_epochs=args.sample_every, seed=args.seed))
-    model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose, callbacks=callbacks)
-    train_seconds = time.perf_counter() - start
-    timing = {
-        "train_seconds": round(train_seconds, 3),
-        "seconds_per_epoch": round(train_seconds / settings["epochs"], 3),
-    }
-    metrics = {}
-    if any(capability in TRAIN_METRICS for capability in available_metrics(model)):
-        metrics = evaluate_model(
-            model, data=settings["data"], split="test", iwae_samples=args.num_samples, capabilities=TRAIN_METRICS
-        )
-
-    training = {**settings, "seed": args.seed, "limit": args.limit}
-    if args.resume:
-        training["resumed_from"] = str(source)
-    description = args.description or source_metadata.get("description") or (
-        f"{type(model).__name__} trained on {settings['data']} for {settings['epochs']} epochs with artifex-keras"
-    )
-    model.save_to_preset(
+    print(f"Training {cls.__name__} from {kind} {args.name!r}")
+    run = train_preset(
+        args.name,
         output,
-        metadata={
-            "description": description,
-            "family": model.family,
-            "training": training,
-            "command": f"{PROG} {shlex.join(argv)}",
-            "backend": keras.backend.backend(),
-            "versions": _versions(),
-            "trained_on": device,
-            **timing,
-            "metrics": metrics,
-        },
+        data=args.data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=_parse_learning_rates(args.learning_rate),
+        overrides=overrides,
+        seed=args.seed,
+        limit=args.limit,
+        resume=args.resume,
+        sample_every=args.sample_every,
+        iwae_samples=args.num_samples,
+        backup_dir=args.backup_dir,
+        description=args.description,
+        command=command,
     )
-    generates = callable(getattr(model, "generate", None))  # classifiers train here too, and draw nothing
-    if generates:
-        save_samples(model, output / SAMPLES_FILE, seed=args.seed)
-    (output / METRICS_FILE).write_text(json.dumps({**metrics, **timing}, indent=2) + "\n")
-
-    print(f"Trained in {timing['train_seconds']:.1f} s ({timing['seconds_per_epoch']:.2f} s/epoch)")
-    if metrics:
-        shown = [f"{k}={v:.4g}" for k, v in metrics.items() if k.endswith(("_nats", "_dim", "accuracy"))]
+    metadata = run.metadata
+    print(
+        f"Trained {type(run.model).__name__} ({metadata['parameters']:,} parameters) on {metadata['training']['data']} "
+        f"with the {metadata['backend']} backend on {metadata['trained_on']} in {metadata['train_seconds']:.1f} s "
+        f"({metadata['seconds_per_epoch']:.2f} s/epoch)"
+    )
+    if run.metrics:
+        shown = [f"{k}={v:.4g}" for k, v in run.metrics.items() if k.endswith(("_nats", "_dim", "accuracy"))]
         print("Test metrics: " + ", ".join(shown))
     print(f"Preset:  {output}/ ({presets.CONFIG_FILE}, {presets.METADATA_FILE}, {presets.WEIGHTS_FILE})")
-    if generates:
+    if (output / SAMPLES_FILE).is_file():
         print(f"Samples: {output / SAMPLES_FILE}")
     print(f"Metrics: {output / METRICS_FILE}")
 
 
-def _sample_command(args, argv):
-    _, source = _resolve(args.preset, allow_models=False)
+def _sample_command(args, command):
+    _, _, source = resolve_source(args.preset, allow_models=False)
     model = presets.load_preset(source)
     if not callable(getattr(model, "generate", None)):
         raise CommandError(f"{args.preset!r} holds a {type(model).__name__}, which does not generate samples")
+    sampler = _sampler(args)
+    spec = model.condition_spec()
     columns = args.columns
-    if model.is_conditional:
-        num_classes = _num_classes(model)
-        if args.labels is None and columns is None:
-            columns = min(num_classes, args.num_samples)  # labels cycle over the classes: one column per class
-        chosen = args.labels if args.labels is not None else range(num_classes)
-        labels = np.resize(np.asarray(chosen), args.num_samples)
-        samples = model.generate(args.num_samples, seed=args.seed, labels=labels)
-    elif args.labels is not None:
+    if args.labels is not None and not isinstance(spec, ClassLabels):
         raise CommandError(
-            f"--labels needs a conditional model, but {args.preset!r} holds an unconditional {type(model).__name__}"
+            f"--labels needs a class-conditional model, but {args.preset!r} holds a {type(model).__name__} "
+            f"conditioned on {spec!r}"
         )
+    if isinstance(spec, ClassLabels):
+        if args.labels is None and columns is None:
+            columns = min(spec.num_classes, args.num_samples)  # labels cycle over the classes: one column per class
+        chosen = args.labels if args.labels is not None else range(spec.num_classes)
+        conditions = {spec.argument: np.resize(np.asarray(chosen), args.num_samples)}
     else:
-        samples = model.generate(args.num_samples, seed=args.seed)
+        conditions = model.example_conditions(args.num_samples)
+    samples = model.generate(args.num_samples, seed=args.seed, sampler=sampler, **conditions)
     path = save_image_grid(samples, args.output, columns=columns, value_range=display_range(model))
     print(f"Wrote {args.num_samples} samples to {path}")
 
 
-def _evaluate_command(args, argv):
-    _, source = _resolve(args.preset, allow_models=False)
+def _evaluate_command(args, command):
+    _, _, source = resolve_source(args.preset, allow_models=False)
     model = presets.load_preset(source)
     data = args.data or presets.preset_metadata(source).get("training", {}).get("data") or TRAINING_DEFAULTS["data"]
     if args.extractor is not None:
-        _resolve(args.extractor, allow_models=False)  # an unknown name fails here, with the CLI's hints
+        resolve_source(args.extractor, allow_models=False)  # an unknown name fails here, with the hints
     metrics = evaluate_model(
         model,
         data=data,
@@ -255,6 +220,7 @@ def _evaluate_command(args, argv):
         extractor=args.extractor,
         seed=args.seed,
         cas=args.cas,
+        sampler=_sampler(args),
     )
     text = json.dumps(metrics, indent=2)
     print(text)
@@ -286,7 +252,8 @@ def _parser():
         description="Train from a preset (shipped name or directory; fresh weights unless --resume) or a "
         "registered model name. Defaults come from the preset's metadata.json 'training' section, else "
         + ", ".join(f"{k}={v}" for k, v in TRAINING_DEFAULTS.items())
-        + ". Writes the trained preset (its metadata records the command, training settings, versions, "
+        + ", the family's default optimizers. Writes the trained preset (its metadata records the command, "
+        "training settings, versions, "
         f"timing and test-split metrics: likelihoods, or accuracy for classifiers), {SAMPLES_FILE} "
         f"(generative models: {GRID_SAMPLES} samples; conditional models: one row of {GRID_COLUMNS} per class) "
         f"and {METRICS_FILE}. Models that take labels (conditional models, image_classifier) train on them.",
@@ -295,7 +262,11 @@ def _parser():
     train.add_argument("--data", help="dataset name (see artifex_keras.data.list_datasets())")
     train.add_argument("--epochs", type=_positive(int), help="training epochs")
     train.add_argument("--batch-size", dest="batch_size", type=_positive(int), help="examples per step")
-    train.add_argument("--learning-rate", dest="learning_rate", type=_positive(float), help="Adam learning rate")
+    train.add_argument(
+        "--learning-rate", dest="learning_rate", action="append", metavar="[PHASE=]RATE",
+        help="learning rate of every phase's default optimizer, or PHASE=RATE for one phase (e.g. "
+        "generator=1e-4); repeatable; default: the family's own",
+    )
     train.add_argument("--limit", type=_positive(int), help="train on the first N examples only")
     train.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
@@ -308,6 +279,8 @@ def _parser():
     train.add_argument("--sample-every", dest="sample_every", type=_positive(int), metavar="N",
                        help=f"also save a sample grid every N epochs to OUTPUT/{SAMPLES_DIR}/epoch_NNNN.png")
     train.add_argument("--resume", action="store_true", help="start from the preset's trained weights")
+    train.add_argument("--backup-dir", dest="backup_dir", metavar="DIR",
+                       help="back up after every epoch; the same command run again continues an interrupted run")
     train.add_argument("--description", help="one line recorded in the preset's metadata")
     train.set_defaults(run=_train_command)
 
@@ -320,6 +293,7 @@ def _parser():
                         help="class labels for conditional models, cycled to N (default: all classes in turn)")
     sample.add_argument("--columns", type=_positive(int), help="tiles per row of the grid")
     sample.add_argument("--output", required=True, help="PNG file to write")
+    _add_sampler_arguments(sample)
     sample.set_defaults(run=_sample_command)
 
     evaluate = commands.add_parser(
@@ -349,8 +323,50 @@ def _parser():
     evaluate.add_argument("--batch-size", dest="batch_size", type=_positive(int), default=DEFAULT_BATCH_SIZE,
                           help=f"examples per model call (default {DEFAULT_BATCH_SIZE})")
     evaluate.add_argument("--output", help="also write the JSON to this file")
+    _add_sampler_arguments(evaluate)
     evaluate.set_defaults(run=_evaluate_command)
     return parser
+
+
+def _add_sampler_arguments(command):
+    command.add_argument("--sampler", metavar="NAME",
+                         help="sampler the model draws with (models that take one; see artifex_keras.samplers)")
+    command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="a setting of --sampler (e.g. --set k=10); VALUE is JSON or a plain string; repeatable")
+
+
+def _sampler(args):
+    """The `Sampler` of `--sampler NAME --set KEY=VALUE ...`, or None."""
+    settings = _parse_overrides(args.set)
+    if args.sampler is None:
+        if settings:
+            raise CommandError(f"--set {args.set[0]} sets a sampler setting and needs --sampler NAME")
+        return None
+    try:
+        return samplers.get({"class_name": args.sampler, "config": settings})
+    except TypeError as error:
+        raise CommandError(f"--sampler {args.sampler}: {error}") from None
+
+
+def _parse_learning_rates(values):
+    """None, one rate for every phase, or a dict of rates by phase name, from `--learning-rate` values."""
+    if not values:
+        return None
+    rates = {}
+    for value in values:
+        phase, separator, text = value.rpartition("=")
+        try:
+            rate = float(text)
+        except ValueError:
+            rate = math.nan
+        if not (math.isfinite(rate) and rate > 0) or (separator and not phase):
+            raise CommandError(f"--learning-rate expects a positive RATE or PHASE=RATE, got {value!r}")
+        rates[phase if separator else None] = rate
+    if None in rates:
+        if len(rates) > 1:
+            raise CommandError("--learning-rate: give one RATE for every phase, or PHASE=RATE values, not both")
+        return rates[None]
+    return rates
 
 
 def _positive(kind):
@@ -408,29 +424,6 @@ def _lists_to_tuples(value):
 
 
 # Lookups ----------------------------------------------------------------------
-def _resolve(name, allow_models):
-    """`("preset", directory)` for a preset, or `("model", class)` for a registered model name."""
-    shipped = artifex_keras.list_presets()
-    if name in shipped or name.startswith(_HUB_PREFIXES) or pathlib.Path(name).expanduser().is_dir():
-        return "preset", presets.resolve_preset(name)
-    models = list_models()
-    if name in models:
-        if allow_models:
-            return "model", get_model_class(name)
-        raise CommandError(
-            f"{name!r} is a model name, not a trained preset; train it first (`{PROG} train {name}`) "
-            "and pass the output directory"
-        )
-    available = f"shipped presets: {', '.join(shipped) or '(none)'}"
-    if allow_models:
-        available += f"; models: {', '.join(models)}"
-    what = "preset or model" if allow_models else "preset"
-    raise CommandError(
-        f"unknown {what} {name!r}.{_hint(name, shipped + (models if allow_models else []))} "
-        f"Expected a preset directory or one of the {available}"
-    )
-
-
 def _hint(name, candidates):
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
@@ -443,23 +436,6 @@ def _families():
 def _short_name(name):
     path = pathlib.Path(name).expanduser()
     return path.resolve().name if path.is_dir() else name.rstrip("/").rsplit("/", 1)[-1]
-
-
-def _num_classes(model):
-    num_classes = getattr(model.config, "num_classes", None)
-    if num_classes is None:
-        raise CommandError(f"{type(model).__name__} is conditional but its config has no `num_classes`")
-    return num_classes
-
-
-def _versions():
-    backend = keras.backend.backend()
-    return {
-        "artifex_keras": artifex_keras.__version__,
-        "keras": keras.__version__,
-        "python": platform.python_version(),
-        backend: importlib.import_module(backend).__version__,
-    }
 
 
 def _print_table(rows):

@@ -41,7 +41,9 @@ import keras
 import numpy as np
 
 from artifex_keras import data as datasets
+from artifex_keras import samplers
 from artifex_keras import validation
+from artifex_keras.conditioning import ClassLabels
 from artifex_keras.metrics import cas as cas_metric
 from artifex_keras.metrics.extractors import default_extractor
 from artifex_keras.metrics.extractors import feature_extractor
@@ -104,10 +106,12 @@ def _sample_quality(model, x, labels, settings):
         raise ValueError(
             f"evaluate_model: `num_samples` must be at least {MIN_SAMPLES} for the sample metrics, got {num_samples}"
         )
-    # Conditional models draw the evaluated split's labels (cycled), so both sides share one class balance.
-    generation_labels = None if labels is None else np.resize(labels, num_samples)
+    conditions = _generation_conditions(model, labels, num_samples)
     features, probabilities = [], []
-    for images in generated_batches(model, num_samples, seed=settings["seed"], labels=generation_labels):
+    batches = generated_batches(
+        model, num_samples, seed=settings["seed"], conditions=conditions, sampler=settings["sampler"]
+    )
+    for images in batches:
         block_features, block_probabilities = extractor.extract(images, batch_size=settings["batch_size"])
         features.append(block_features)
         if block_probabilities is not None:
@@ -119,6 +123,7 @@ def _sample_quality(model, x, labels, settings):
         seed=settings["seed"],
     )
     result = {
+        **({} if settings["sampler"] is None else {"sampler": samplers.serialize(settings["sampler"])}),
         "extractor": extractor.name,
         "feature_dim": int(reference["features"].shape[1]),
         "num_samples": num_samples,
@@ -130,6 +135,17 @@ def _sample_quality(model, x, labels, settings):
     if settings["cas"] is not None and labels is not None:
         result.update(_cas(model, settings, result["floor"]))
     return result
+
+
+def _generation_conditions(model, labels, num_samples):
+    """What a conditional model generates from: class-conditional models draw the evaluated split's
+    labels (cycled), so both sides share one class balance; others take the model's example conditions."""
+    spec = _ask(model, "condition_spec")
+    if spec is None:
+        return None
+    if isinstance(spec, ClassLabels) and labels is not None:
+        return {spec.argument: np.resize(labels, num_samples)}
+    return model.example_conditions(num_samples)
 
 
 def _accuracy(model, x, labels, settings):
@@ -179,11 +195,6 @@ def data_scale(model):
     return "symmetric" if data_range is not None and tuple(data_range) == (-1.0, 1.0) else "unit"
 
 
-def uses_labels(model):
-    """Whether `model` takes class labels: conditional generative models and classifiers."""
-    return bool(getattr(model, "is_conditional", False) or getattr(model, "needs_labels", False))
-
-
 def evaluate_model(
     model,
     data="fashion_mnist",
@@ -196,6 +207,7 @@ def evaluate_model(
     extractor=None,
     seed=0,
     cas=False,
+    sampler=None,
     capabilities=None,
 ):
     """Held-out metrics of `model` on a dataset split, as a JSON-ready dict.
@@ -241,6 +253,8 @@ def evaluate_model(
             models (trains two classifiers): True for the defaults, or a dict
             of `classification_accuracy_score` options (`num_per_class`,
             `epochs`, `batch_size`, `classifier_factory`).
+        sampler: the sampler the samples are drawn with (a `Sampler`, its
+            name or config; None: the model's default).
         capabilities: run only these entries of `METRICS` (default: all the model has).
 
     Returns:
@@ -281,6 +295,7 @@ def evaluate_model(
         "batch_size": validation.check_positive_int(owner, "batch_size", batch_size),
         "seed": int(seed),
         "cas": _cas_options(owner, cas),
+        "sampler": None,
     }
     start = time.perf_counter()
     x, y = datasets.load(data, split=split, scale=data_scale(model), with_labels=True, limit=limit)
@@ -291,12 +306,26 @@ def evaluate_model(
         )
     if "generate" in found:
         settings["extractor"] = default_extractor(data) if extractor is None else feature_extractor(extractor)
-    labels = y if uses_labels(model) else None
+        settings["sampler"] = _sampler(owner, model, sampler)
+    labels = y if _ask(model, "label_spec") is not None else None
     result = {"data": data, "split": split, "num_examples": int(len(x))}
     for capability in found:
         result.update(METRICS[capability](model, x, labels, settings))
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def _ask(model, method):
+    """`model.method()`, or None for models without it (any object with `elbo`, `log_prob`, ... is evaluated)."""
+    return getattr(model, method)() if callable(getattr(model, method, None)) else None
+
+
+def _sampler(owner, model, sampler):
+    if callable(getattr(model, "resolve_sampler", None)):
+        return model.resolve_sampler(owner, sampler)
+    if sampler is not None:
+        raise ValueError(f"{owner}: {type(model).__name__} takes no `sampler`, got {sampler!r}")
+    return None
 
 
 def _cas_options(owner, cas):
@@ -369,7 +398,9 @@ def _cas(model, settings, floor):
     }
     test = _real_features(settings, settings["extractor"], settings["split"], settings["limit"])
     train = datasets.load(settings["data"], split=floor["reference_split"], scale="unit", with_labels=True)
-    score, real = cas_metric.classification_accuracy_score(model, test["x"], test["y"], real_train=train, **options)
+    score, real = cas_metric.classification_accuracy_score(
+        model, test["x"], test["y"], real_train=train, sampler=settings["sampler"], **options
+    )
     floor["cas"] = real
     return {"cas": score, "cas_num_per_class": options["num_per_class"], "cas_epochs": options["epochs"]}
 

@@ -16,6 +16,7 @@ same = ak.from_preset("my_vae/")
 
 import datetime
 import difflib
+import importlib
 import json
 import os
 import pathlib
@@ -83,16 +84,41 @@ def resolve_preset(preset):
     )
 
 
+def preset_class(preset):
+    """The model class a preset holds, importing only the module that defines it.
+
+    `config.json` names the class as Keras does (`module`, `class_name`,
+    `registered_name`); importing the module registers the class with Keras.
+    """
+    directory = resolve_preset(preset)
+    spec = _read_json(directory / CONFIG_FILE)
+    missing = [key for key in ("module", "registered_name", "config") if key not in spec]
+    if missing:
+        raise ValueError(
+            f"from_preset: {directory / CONFIG_FILE} lacks {', '.join(repr(k) for k in missing)}; "
+            "it was not written by `save_to_preset`"
+        )
+    try:
+        importlib.import_module(spec["module"])
+    except ImportError as error:
+        raise ImportError(f"from_preset: preset {str(preset)!r} needs module {spec['module']!r}: {error}") from error
+    cls = keras.saving.get_registered_object(spec["registered_name"])
+    if cls is None:
+        raise ValueError(
+            f"from_preset: {spec['registered_name']!r} (preset {str(preset)!r}) is not registered by module "
+            f"{spec['module']!r}"
+        )
+    return cls
+
+
 def load_preset(preset, expected_class=None, load_weights=True, **overrides):
     """Build the model a preset describes and load its weights.
 
     `overrides` replace config fields (for example `seed=1`).
     """
-    from artifex_keras.registry import get_model_class
-
     directory = resolve_preset(preset)
     spec = _read_json(directory / CONFIG_FILE)
-    cls = get_model_class(spec["class_name"])
+    cls = preset_class(directory)
     if expected_class is not None and not issubclass(cls, expected_class):
         raise ValueError(
             f"{expected_class.__name__}.from_preset: preset {str(preset)!r} holds a "
@@ -110,7 +136,9 @@ def save_preset(model, directory, metadata=None):
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     spec = {
+        "module": type(model).__module__,
         "class_name": type(model).__name__,
+        "registered_name": keras.saving.get_registered_name(type(model)),
         "config": model.get_config(),
     }
     (directory / CONFIG_FILE).write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")

@@ -160,3 +160,12 @@ def _has_numpy_dtype(value):
         return True
     except TypeError:
         return False
+
+
+def check_seed(owner, seed):
+    """`seed` as an int, or None: the seed of a reproducible draw."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{owner}: `seed` must be a non-negative int or None, got {seed!r}")
+    return int(seed)

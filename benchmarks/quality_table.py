@@ -30,11 +30,9 @@ Usage (from the repository root):
 
 import argparse
 import datetime
-import importlib
 import json
 import os
 import pathlib
-import platform
 import sys
 import time
 
@@ -44,12 +42,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import keras  # noqa: E402
 
 import artifex_keras as ak  # noqa: E402
 from artifex_keras.backend import device_name  # noqa: E402
 from artifex_keras.evaluation import available_metrics  # noqa: E402
 from artifex_keras.evaluation import evaluate_model  # noqa: E402
+from artifex_keras.training import environment  # noqa: E402
+from artifex_keras.training import invocation  # noqa: E402
 
 PRESETS_DIR = ROOT / "presets"
 OUTPUT = ROOT / "REPRODUCIBILITY.md"
@@ -109,22 +108,15 @@ def refresh(name, cas=True):
         print(f"{name}: nothing to refresh ({type(model).__name__} has none of {', '.join(REFRESHED)})")
         return
     data = metadata.get("training", {}).get("data", "fashion_mnist")
-    conditional = bool(getattr(model, "is_conditional", False))
+    conditional = model.label_spec() is not None
     start = time.perf_counter()
     result = evaluate_model(
         model, data=data, split="test", seed=SEED, cas=cas and conditional, capabilities=capabilities
     )
-    backend = keras.backend.backend()
     record = {
-        "command": f"python benchmarks/quality_table.py --refresh {name}" + ("" if cas else " --no-cas"),
-        "backend": backend,
+        "command": invocation(),
+        **environment(),
         "device": device_name(),
-        "versions": {
-            "artifex_keras": ak.__version__,
-            "keras": keras.__version__,
-            "python": platform.python_version(),
-            backend: importlib.import_module(backend).__version__,
-        },
         "evaluated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "metrics": result,
     }

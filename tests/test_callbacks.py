@@ -10,7 +10,7 @@ from artifex_keras.images import PADDING
 from artifex_keras.models import VAE
 from artifex_keras.models import ConditionalVAE
 from artifex_keras.models import ImageClassifier
-from tests.helpers import digits
+from tests.checks import digits
 
 TINY = {"input_shape": (8, 8, 1), "latent_dim": 2, "hidden_dims": (16,), "seed": 0}
 

@@ -5,7 +5,6 @@ import io
 import json
 import math
 import runpy
-import shlex
 import sys
 
 import keras
@@ -53,9 +52,9 @@ def test_train_writes_preset_samples_and_metrics(trained):
     assert str(output / "samples.png") in printed and "Test metrics: neg_elbo_nats=" in printed
 
     metadata = json.loads((output / "metadata.json").read_text())
-    assert metadata["command"] == "artifex-keras " + shlex.join(argv)
+    assert metadata["command"] == f"artifex_keras.cli.main({argv!r})"
     assert metadata["training"] == {
-        "data": "digits", "epochs": 1, "batch_size": 64, "learning_rate": 1e-3, "seed": 0, "limit": 256,
+        "data": "digits", "epochs": 1, "batch_size": 64, "learning_rates": {"model": 1e-3}, "seed": 0, "limit": 256,
     }  # fmt: skip
     assert metadata["family"] == "vae" and "VAE trained on digits" in metadata["description"]
     assert metadata["backend"] == keras.backend.backend()
@@ -88,7 +87,7 @@ def test_train_saves_sample_grids_while_training(tmp_path):
     assert sorted(p.name for p in (output / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
     code, _, err = run(["train", "image_classifier", "--data", "digits", "--epochs", "1", "--limit", "64",
                         "--sample-every", "1", "--output", str(tmp_path / "classifier")])  # fmt: skip
-    assert code != 0 and "--sample-every needs a generative model, got a ImageClassifier" in err
+    assert code != 0 and "`sample_every` needs a generative model, got a ImageClassifier" in err
 
 
 def test_train_from_a_preset_takes_its_config_and_training_section(trained, tmp_path):
@@ -229,10 +228,19 @@ def test_models_lists_registered_names():
         # Same weight shapes as the trained model, so cheap to build.
         (["train", "vae", "--data", "digits", "--set", "input_shape=[64,1,1]", "--set", "hidden_dims=[16]",
           "--set", "latent_dim=2"],
-         "'vae' takes examples of shape (64, 1, 1), but --data digits has shape (8, 8, 1); pick matching data "
-         "or --set input_shape=[8, 8, 1]"),
+         "'vae' takes examples of shape (64, 1, 1), but data 'digits' has shape (8, 8, 1); pick matching data "
+         "or override input_shape=[8, 8, 1]"),
         (["train", "vae", "--data", "digitz"], "load: unknown dataset 'digitz'. Did you mean 'digits'?"),
-        (["train", "vae", "--resume"], "--resume needs a preset with trained weights"),
+        (["train", "vae", "--resume"], "`resume` needs a preset with trained weights"),
+        (["train", "vae", "--data", "digits", "--learning-rate", "discriminator=1e-3"],
+         "`learning_rate` keys must be phase names of VAE (model), got 'discriminator'"),
+        (["train", "vae", "--data", "digits", "--learning-rate", "fast"],
+         "--learning-rate expects a positive RATE or PHASE=RATE, got 'fast'"),
+        (["sample", "vqvae_fashion_mnist", "--sampler", "top_kk", "--output", "x.png"],
+         "unknown sampler 'top_kk'. Did you mean 'top_k'"),
+        (["sample", "vae_fashion_mnist", "--sampler", "greedy", "--output", "x.png"],
+         "VAE draws its samples directly and takes no `sampler`"),
+        (["sample", "vqvae_fashion_mnist", "--set", "k=3", "--output", "x.png"], "needs --sampler NAME"),
     ],
 )
 def test_mistakes_exit_2_with_one_line(argv, message):

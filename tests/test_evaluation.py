@@ -8,6 +8,7 @@ import pytest
 
 from artifex_keras import data
 from artifex_keras import evaluation
+from artifex_keras.conditioning import ClassLabels
 from artifex_keras.evaluation import available_metrics
 from artifex_keras.evaluation import evaluate_model
 from artifex_keras.metrics import feature_extractor
@@ -26,7 +27,6 @@ class ElboOnly:
     """A model with only `elbo(x)` (like VQVAE): deterministic, records every call."""
 
     family = "test"
-    is_conditional = False
     data_range = (0.0, 1.0)
     data_shape = (8, 8, 1)
 
@@ -76,7 +76,8 @@ def test_symmetric_models_get_data_in_minus_one_to_one():
 
 def test_conditional_models_get_the_labels():
     class Conditional(ElboOnly):
-        is_conditional = True
+        def label_spec(self):
+            return ClassLabels(10)
 
         def elbo(self, x, labels=None):
             self.seen.append(labels)
@@ -238,7 +239,7 @@ def test_conditional_models_generate_the_split_labels_and_get_cas():
     model.fit(x[:256], y[:256], epochs=1, batch_size=64, verbose=0)
     seen = []
     generate = model.generate
-    model.generate = lambda n, seed=None, labels=None: seen.append(labels) or generate(n, seed=seed, labels=labels)
+    model.generate = lambda n, seed=None, labels=None, **kw: seen.append(labels) or generate(n, seed, labels=labels)
     def tiny_classifier(input_shape, num_classes):
         return ImageClassifier(input_shape=input_shape, num_classes=num_classes, filters=(8,), feature_dim=8)
 

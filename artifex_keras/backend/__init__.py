@@ -1,7 +1,9 @@
 """The only package that branches on the Keras backend.
 
 `PhaseTrainer` is the trainer mixin for the active backend; `StateRecovery`
-keeps a model usable when a step fails (JAX); `input_gradient`
+keeps a model usable when a step fails (JAX); `CompiledFunction` turns a
+function of a model's state into one compiled call (sampling, likelihoods,
+encoders); `input_gradient`
 is the nested-gradient helper (gradient penalties, score matching);
 `device_name()` names the accelerator the backend computes on.
 
@@ -14,20 +16,24 @@ grad = input_gradient(lambda x: critic(x), interpolated)  # differentiable again
 
 import keras
 
+from artifex_keras.backend.common import seed_everything
 from artifex_keras.backend.phases import Phase
 
 _BACKEND = keras.backend.backend()
 
 if _BACKEND == "jax":
+    from artifex_keras.backend.jax import JAXCompiledFunction as CompiledFunction
     from artifex_keras.backend.jax import JAXPhaseTrainer as PhaseTrainer
     from artifex_keras.backend.jax import JAXStateRecovery as StateRecovery
     from artifex_keras.backend.jax import device_name
     from artifex_keras.backend.jax import input_gradient
 elif _BACKEND == "tensorflow":
+    from artifex_keras.backend.tensorflow import TensorFlowCompiledFunction as CompiledFunction
     from artifex_keras.backend.tensorflow import TensorFlowPhaseTrainer as PhaseTrainer
     from artifex_keras.backend.tensorflow import device_name
     from artifex_keras.backend.tensorflow import input_gradient
 elif _BACKEND == "torch":
+    from artifex_keras.backend.torch import TorchCompiledFunction as CompiledFunction
     from artifex_keras.backend.torch import TorchPhaseTrainer as PhaseTrainer
     from artifex_keras.backend.torch import device_name
     from artifex_keras.backend.torch import input_gradient
@@ -45,4 +51,13 @@ if _BACKEND != "jax":
 # Keras implements `keras.distribution` on JAX only.
 DISTRIBUTION_SUPPORTED = _BACKEND == "jax"
 
-__all__ = ["DISTRIBUTION_SUPPORTED", "Phase", "PhaseTrainer", "StateRecovery", "device_name", "input_gradient"]
+__all__ = [
+    "CompiledFunction",
+    "DISTRIBUTION_SUPPORTED",
+    "Phase",
+    "PhaseTrainer",
+    "StateRecovery",
+    "device_name",
+    "input_gradient",
+    "seed_everything",
+]

@@ -13,6 +13,7 @@ import functools
 import jax
 import keras
 
+from artifex_keras.backend.common import CompiledFunction
 from artifex_keras.backend.common import run_evaluation_phases
 from artifex_keras.backend.common import run_training_phases
 
@@ -137,6 +138,22 @@ class JAXPhaseTrainer:
             logs = run_evaluation_phases(self, data)
         new_state = tuple(_collect(scope, variables, values) for variables, values in groups)
         return logs, new_state
+
+
+class JAXCompiledFunction(CompiledFunction):
+    """`jax.jit` of the pure function: the variables' values are inputs, never constants."""
+
+    def __init__(self, fn):
+        super().__init__(fn)
+        self._variables = []
+        self._jitted = jax.jit(lambda values, seed_state, args: self.pure(self._variables, values, seed_state, args))
+
+    def __call__(self, variables, seed_generator, *args):
+        self._variables = list(variables)
+        values = [variable.value for variable in self._variables]
+        outputs, seed_state, assigned = self._jitted(values, seed_generator.state.value, args)
+        self.write_back(self._variables, seed_generator, seed_state, assigned)
+        return outputs
 
 
 def input_gradient(fn, x):

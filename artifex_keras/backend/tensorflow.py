@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from artifex_keras.backend.common import CompiledFunction
 from artifex_keras.backend.common import run_evaluation_phases
 from artifex_keras.backend.common import run_training_phases
 
@@ -26,6 +27,25 @@ class TensorFlowPhaseTrainer:
 
     def test_step(self, data):
         return run_evaluation_phases(self, data)
+
+
+class TensorFlowCompiledFunction(CompiledFunction):
+    """A `tf.function` of the pure function, the variables' values passed in as tensors."""
+
+    def __init__(self, fn):
+        super().__init__(fn)
+        self._variables = []
+        self._traced = tf.function(
+            lambda values, seed_state, args: self.pure(self._variables, values, seed_state, args)
+        )
+
+    def __call__(self, variables, seed_generator, *args):
+        self._variables = list(variables)
+        values = [tf.convert_to_tensor(variable.value) for variable in self._variables]
+        seed_state = tf.convert_to_tensor(seed_generator.state.value)
+        outputs, seed_state, assigned = self._traced(values, seed_state, args)
+        self.write_back(self._variables, seed_generator, seed_state, assigned)
+        return outputs
 
 
 def input_gradient(fn, x):

@@ -1,5 +1,6 @@
 """PyTorch trainer: autograd per phase, optimizer updates under `no_grad`."""
 
+import keras
 import torch
 
 from artifex_keras.backend.common import apply_updates
@@ -30,6 +31,20 @@ class TorchPhaseTrainer:
     def test_step(self, data):
         with torch.no_grad():
             return run_evaluation_phases(self, data)
+
+
+class TorchCompiledFunction:
+    """PyTorch runs eagerly: the function is called under `torch.no_grad()`, so no autograd graph is built."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.traces = 0
+
+    def __call__(self, variables, seed_generator, *args):
+        # As `jax.jit` and `tf.function` do, hand the function tensors, not NumPy arrays.
+        args = keras.tree.map_structure(lambda a: a if a is None else keras.ops.convert_to_tensor(a), args)
+        with torch.no_grad():
+            return self.fn(seed_generator, *args)
 
 
 def input_gradient(fn, x):

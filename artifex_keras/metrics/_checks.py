@@ -33,13 +33,15 @@ def float_array(owner, argument, value):
     return array
 
 
+class MomentsOnly:
+    """Base of objects that keep only the mean and covariance of features (`FeatureStatistics`)."""
+
+
 def features(owner, argument, value, min_samples=2):
     """A finite float64 `(N, D)` feature array with at least `min_samples` rows."""
-    from artifex_keras.metrics.features import FeatureStatistics  # features.py imports this module
-
-    if isinstance(value, FeatureStatistics):
+    if isinstance(value, MomentsOnly):
         raise ValueError(
-            f"{owner}: `{argument}` must be a 2-D array of features (N, D), got FeatureStatistics; "
+            f"{owner}: `{argument}` must be a 2-D array of features (N, D), got {type(value).__name__}; "
             f"{owner} needs the samples themselves, not only their mean and covariance"
         )
     array = to_numpy(value)

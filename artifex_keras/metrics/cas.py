@@ -6,8 +6,10 @@ import keras
 import numpy as np
 
 from artifex_keras import validation
+from artifex_keras.conditioning import ClassLabels
 from artifex_keras.metrics import _checks
 from artifex_keras.metrics.generated import generated_batches
+from artifex_keras.models.classifier import ImageClassifier
 
 DEFAULT_NUM_PER_CLASS = 1000
 DEFAULT_EPOCHS = 10
@@ -25,6 +27,7 @@ def classification_accuracy_score(
     batch_size=DEFAULT_BATCH_SIZE,
     real_train=None,
     seed=0,
+    sampler=None,
 ):
     """Accuracy on real test data of a classifier trained only on a conditional model's samples.
 
@@ -42,8 +45,8 @@ def classification_accuracy_score(
     at this training budget.
 
     Args:
-        model: a conditional generative model (`is_conditional`,
-            `config.num_classes`, `generate(n, labels=..., seed=...)`).
+        model: a class-conditional generative model (its `condition_spec()`
+            is `ClassLabels`; `generate(n, labels=..., seed=...)`).
         real_test_x: real test images `(N, *model.data_shape)` in [0, 1].
         real_test_y: their integer labels `(N,)`.
         num_per_class: generated training examples per class.
@@ -56,6 +59,7 @@ def classification_accuracy_score(
         batch_size: training and test batch size.
         real_train: `(x, y)` real training images in [0, 1] and labels for
             the baseline, or None.
+        sampler: the sampler `model.generate` draws with (None: its default).
         seed: seed of the generated samples, the classifier's initialisation
             and the shuffling.
 
@@ -95,7 +99,8 @@ def classification_accuracy_score(
         train_x, train_y = _labelled(owner, "real_train", *real_train, data_shape, num_classes)
 
     labels = np.repeat(np.arange(num_classes, dtype="int32"), num_per_class)
-    fake_x = np.concatenate(list(generated_batches(model, len(labels), seed=seed, labels=labels)))
+    batches = generated_batches(model, len(labels), seed=seed, conditions={"labels": labels}, sampler=sampler)
+    fake_x = np.concatenate(list(batches))
     score = _train_and_test(classifier_factory, fake_x, labels, test_x, test_y, num_classes, epochs, batch_size, seed)
     if real_train is None:
         return score
@@ -121,8 +126,6 @@ def _train_and_test(factory, train_x, train_y, test_x, test_y, num_classes, epoc
 
 def _classifier(factory, input_shape, num_classes, seed, steps):
     if factory is None:
-        from artifex_keras.models.classifier import ImageClassifier
-
         classifier = ImageClassifier(input_shape=tuple(int(s) for s in input_shape), num_classes=num_classes, seed=seed)
     else:
         classifier = factory(tuple(int(s) for s in input_shape), num_classes)
@@ -144,13 +147,13 @@ def _classifier(factory, input_shape, num_classes, seed, steps):
 
 
 def _num_classes(owner, model):
-    num_classes = getattr(getattr(model, "config", None), "num_classes", None)
-    if not getattr(model, "is_conditional", False) or not isinstance(num_classes, numbers.Integral):
+    spec = model.condition_spec() if callable(getattr(model, "condition_spec", None)) else None
+    if not isinstance(spec, ClassLabels):
         raise ValueError(
-            f"{owner}: `model` must be a conditional generative model with `config.num_classes`, "
-            f"got {type(model).__name__}"
+            f"{owner}: `model` must be a class-conditional generative model (condition_spec() of ClassLabels), "
+            f"got {type(model).__name__} conditioned on {spec!r}"
         )
-    return int(num_classes)
+    return spec.num_classes
 
 
 def _labelled(owner, argument, x, y, data_shape, num_classes):

@@ -27,8 +27,10 @@ import os
 import keras
 import numpy as np
 
+from artifex_keras import presets
 from artifex_keras import validation
 from artifex_keras.metrics import _checks
+from artifex_keras.models.classifier import ImageClassifier
 
 # The shipped classifier preset that measures each dataset by default.
 DEFAULT_EXTRACTORS = {"digits": "digits_classifier", "fashion_mnist": "fashion_mnist_classifier"}
@@ -236,9 +238,6 @@ def default_extractor(dataset):
 
 
 def _load_classifier(owner, preset):
-    from artifex_keras import presets
-    from artifex_keras.models.classifier import ImageClassifier
-
     directory = presets.resolve_preset(preset).resolve()
     weights = directory / presets.WEIGHTS_FILE
     stamp = weights.stat().st_mtime_ns if weights.is_file() else None

@@ -23,7 +23,7 @@ from artifex_keras.metrics import _checks
 UPDATE_CHUNK = 4096
 
 
-class FeatureStatistics:
+class FeatureStatistics(_checks.MomentsOnly):
     """Streaming mean and unbiased covariance of feature vectors, accumulated in float64.
 
     Each batch's mean and scatter matrix are merged into the running ones with

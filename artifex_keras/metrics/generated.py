@@ -11,7 +11,7 @@ from artifex_keras.metrics import _checks
 GENERATION_BLOCK = 500
 
 
-def generated_batches(model, num_samples, seed=0, labels=None, block_size=GENERATION_BLOCK):
+def generated_batches(model, num_samples, seed=0, conditions=None, sampler=None, block_size=GENERATION_BLOCK):
     """Yield `model.generate` samples in blocks of `block_size`, as float32 images in [0, 1].
 
     Block `i` is drawn with its own seed derived from `(seed, i)`, so the
@@ -21,10 +21,12 @@ def generated_batches(model, num_samples, seed=0, labels=None, block_size=GENERA
     means can leave the range).
 
     Args:
-        model: a generative model with `generate(n, seed=..., labels=...)` and `data_range`.
+        model: a generative model with `generate(n, seed=..., sampler=..., **conditions)` and `data_range`.
         num_samples: total number of samples.
         seed: int seed of the whole stream.
-        labels: class labels `(num_samples,)` for conditional models, else None.
+        conditions: keyword arguments of `generate` with one entry per
+            sample (e.g. `{"labels": labels}` for class-conditional models), or None.
+        sampler: the sampler `generate` draws with (None: the model's default).
         block_size: samples per `generate` call.
 
     Example:
@@ -37,15 +39,20 @@ def generated_batches(model, num_samples, seed=0, labels=None, block_size=GENERA
     block_size = _checks.positive_int(owner, "block_size", block_size)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"{owner}: `seed` must be a non-negative int, got {seed!r}")
-    if labels is not None:
-        labels = np.asarray(labels)
-        if labels.shape != (num_samples,):
-            raise ValueError(f"{owner}: `labels` must hold one label per sample ({num_samples},), got {labels.shape}")
+    conditions = {name: np.asarray(value) for name, value in (conditions or {}).items()}
+    for name, value in conditions.items():
+        if value.ndim == 0 or len(value) != num_samples:
+            raise ValueError(
+                f"{owner}: `conditions[{name!r}]` must hold one entry per sample ({num_samples}), "
+                f"got shape {value.shape}"
+            )
     if not callable(getattr(model, "generate", None)):
         raise ValueError(f"{owner}: `model` must have a `generate` method, got {type(model).__name__}")
     for index, start in enumerate(range(0, num_samples, block_size)):
         count = min(block_size, num_samples - start)
-        kwargs = {} if labels is None else {"labels": labels[start : start + count]}
+        kwargs = {name: value[start : start + count] for name, value in conditions.items()}
+        if sampler is not None:
+            kwargs["sampler"] = sampler
         images = model.generate(count, seed=block_seed(seed, index), **kwargs)
         yield to_unit_range(images, getattr(model, "data_range", None))
 

@@ -1,8 +1,31 @@
-"""Model families. Each model is a `keras.Model` with presets and its own training phases."""
+"""Model families. Each model is a `keras.Model` with presets and its own training phases.
+
+Families load on first use (`artifex_keras.models.VAE` imports the VAE family
+only), and each registers its models when its package is imported.
+"""
+
+import importlib
 
 from artifex_keras.models.base import GenerativeModel
-from artifex_keras.models.classifier import ImageClassifier
-from artifex_keras.models.vae import *  # noqa: F401,F403
-from artifex_keras.models.vae import __all__ as _vae_all
 
-__all__ = ["GenerativeModel", "ImageClassifier", *_vae_all]
+# Every family package; a family's `__all__` lists the names it exports here.
+FAMILY_PACKAGES = (
+    "artifex_keras.models.vae",
+    "artifex_keras.models.classifier",
+)
+
+
+def __getattr__(name):
+    for package in FAMILY_PACKAGES:
+        module = importlib.import_module(package)
+        if name in module.__all__:
+            return getattr(module, name)
+    raise AttributeError(f"module 'artifex_keras.models' has no attribute {name!r}")
+
+
+def __dir__():
+    names = [name for package in FAMILY_PACKAGES for name in importlib.import_module(package).__all__]
+    return sorted([*globals(), *names])
+
+
+__all__ = ["GenerativeModel"]

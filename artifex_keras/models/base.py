@@ -1,29 +1,41 @@
 """`GenerativeModel`: the base of every family."""
 
+import collections.abc
+import dataclasses
+import math
 import re
 
 import keras
 import numpy as np
 
+from artifex_keras import samplers
 from artifex_keras import validation
 from artifex_keras.backend import Phase
 from artifex_keras.backend import PhaseTrainer
+from artifex_keras.conditioning import ClassLabels
 from artifex_keras.models.configured import ConfiguredModel
+from artifex_keras.models.configured import pad_examples
+from artifex_keras.optimizers import phase_optimizer
 
 
 class GenerativeModel(PhaseTrainer, ConfiguredModel):
-    """Base class of every generative model: config, phases, presets, sampling.
+    """Base class of every generative model: config, phases, optimizers, presets, sampling.
 
     A family sets `config_class`, `family` and `metric_names`, builds its
-    networks in `build_networks()`, and declares its update either with
-    `compute_generative_loss(data, training)` (one optimizer) or by overriding
-    `training_phases()` (several phases and optimizers). It never writes a
-    `train_step`: the backend trainer runs the phases.
+    networks in `build_networks()`, and declares its update: one loss with
+    `compute_generative_loss(data, training)`, or several phases with
+    `training_phases()` and one optimizer per phase in `default_optimizers()`.
+    It never writes a `train_step` and never builds optimizers for `compile`:
+    the backend trainer runs the phases and this class binds each phase to
+    its optimizer. It implements `sample(num_samples, seed_generator,
+    sampler=None, **conditions)` with `keras.ops`; `generate` runs it as one
+    compiled call. Conditional models return a spec from `condition_spec()`;
+    models that take sampler objects list their kinds in `accepted_samplers`.
 
     Example:
     ```python
     model = artifex_keras.models.VAE(latent_dim=8, input_shape=(8, 8, 1))
-    model.compile()
+    model.compile()                  # the family's default optimizers
     model.fit(x, epochs=1)
     samples = model.generate(16, seed=0)
     ```
@@ -31,7 +43,8 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
 
     family = None
     metric_names = ("loss",)
-    is_conditional = False
+    # Kinds of `artifex_keras.samplers.Sampler` that `generate(sampler=...)` accepts.
+    accepted_samplers = ()
 
     def __init__(self, config=None, *, name=None, dtype=None, trainable=True, **kwargs):
         config = self._resolve_config(config, kwargs)
@@ -39,6 +52,7 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         self.config = config
         self.seed_generator = keras.random.SeedGenerator(getattr(config, "seed", None))
         self.trackers = [keras.metrics.Mean(name=metric) for metric in self.metric_names]
+        self._phase_names = ()
         self.build_networks()
         self.built = True
 
@@ -47,31 +61,100 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         raise NotImplementedError(f"{type(self).__name__} must implement build_networks()")
 
     # Training ---------------------------------------------------------------
-    def default_optimizer(self):
-        """The optimizer `compile()` uses when none is given."""
-        return keras.optimizers.Adam(learning_rate=1e-3)
+    def training_phases(self):
+        """The phases of one training step, without optimizers; one phase `"model"` by default."""
+        return [Phase("model", self.compute_generative_loss, self.trainable_variables)]
+
+    def default_optimizers(self):
+        """A fresh optimizer per phase name: what `compile()` uses where none is given."""
+        return {"model": keras.optimizers.Adam(learning_rate=1e-3)}
+
+    def compute_generative_loss(self, data, training=True):
+        """`(loss, logs)` for one batch; single-phase families implement this."""
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_generative_loss()")
 
     def compile(self, optimizer=None, loss=None, **kwargs):
-        """Compile with the family's objective; `optimizer` defaults to `default_optimizer()`."""
+        """Compile with the family's objective and one optimizer per phase.
+
+        Args:
+            optimizer: None (the family's `default_optimizers()`), one
+                optimizer (a name, config or instance; copied for each phase
+                of a several-phase model), or a dict keyed by phase name
+                (phases left out keep their default).
+            loss: must be None: the family defines its losses.
+            **kwargs: other `keras.Model.compile` arguments.
+
+        Example:
+        ```python
+        gan.compile(optimizer={"discriminator": keras.optimizers.Adam(2e-4, beta_1=0.5)})
+        ```
+        """
+        owner = f"{type(self).__name__}.compile"
         if loss is not None:
+            raise ValueError(f"{owner}: `loss` is defined by the model family and must be None, got {loss!r}")
+        phases = self.training_phases()
+        optimizers = self._phase_optimizer_choice(owner, optimizer, [phase.name for phase in phases])
+        if len(phases) == 1:
+            combined = optimizers[phases[0].name]
+        else:
+            combined = phase_optimizer([(phase.variables, optimizers[phase.name]) for phase in phases])
+        super().compile(optimizer=combined, **kwargs)
+        if len(phases) > 1 and isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
             raise ValueError(
-                f"{type(self).__name__}.compile: `loss` is defined by the model family and must be None, got {loss!r}"
+                f"{owner}: the 'mixed_float16' policy scales one optimizer's loss, but {type(self).__name__} has "
+                f"{len(phases)} phases; use the 'mixed_bfloat16' policy, which needs no loss scaling"
             )
-        if optimizer is None:
-            optimizer = self.default_optimizer()
-        super().compile(optimizer=optimizer, **kwargs)
+        self._phase_names = tuple(phase.name for phase in phases)
+        # `.keras` files store the optimizers by phase name; loading compiles with the same mapping.
+        self._compile_config.config["optimizer"] = optimizers
         # The trackers declared by the family report the loss; drop Keras' own.
         self._loss_tracker = None
         # Build now: an optimizer built lazily inside a JAX trace loses its state.
-        self.optimizer.build(self.trainable_variables)
+        self.optimizer.build([v for phase in phases for v in phase.variables])
 
-    def training_phases(self):
-        """The phases of one training step; one phase by default."""
-        return [Phase("model", self.compute_generative_loss, self.trainable_variables, self.optimizer)]
+    def _phase_optimizer_choice(self, owner, optimizer, names):
+        defaults = self.default_optimizers()
+        if sorted(defaults) != sorted(names):
+            raise ValueError(
+                f"{type(self).__name__}.default_optimizers() must return one optimizer per phase "
+                f"({', '.join(names)}), got keys {', '.join(defaults)}"
+            )
+        if optimizer is None:
+            chosen = defaults
+        elif isinstance(optimizer, collections.abc.Mapping) and "class_name" not in optimizer:
+            unknown = sorted(set(optimizer) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"{owner}: `optimizer` keys must be phase names of {type(self).__name__} "
+                    f"({', '.join(names)}), got {unknown[0]!r}"
+                )
+            chosen = {
+                name: _optimizer(owner, optimizer[name]) if name in optimizer else defaults[name] for name in names
+            }
+        else:
+            single = _optimizer(owner, optimizer)
+            chosen = {name: single if index == 0 else _copy(single) for index, name in enumerate(names)}
+        # One instance per phase: each keeps its own slots and step counter.
+        seen = set()
+        for name in names:
+            if id(chosen[name]) in seen:
+                chosen[name] = _copy(chosen[name])
+            seen.add(id(chosen[name]))
+        return {name: chosen[name] for name in names}
 
-    def compute_generative_loss(self, data, training=True):
-        """`(loss, logs)` for one batch; single-optimizer families implement this."""
-        raise NotImplementedError(f"{type(self).__name__} must implement compute_generative_loss()")
+    @property
+    def phase_optimizers(self):
+        """The optimizer of each phase, by phase name (empty before `compile`)."""
+        if self.optimizer is None or not self._phase_names:
+            return {}
+        if isinstance(self.optimizer, keras.optimizers.MultiOptimizer):
+            return dict(zip(self._phase_names, self.optimizer.optimizers))
+        return {self._phase_names[0]: self.optimizer}
+
+    def bound_training_phases(self):
+        """`training_phases()`, each bound to its compiled optimizer (what the backend trainer runs)."""
+        optimizers = self.phase_optimizers
+        return [dataclasses.replace(phase, optimizer=optimizers[phase.name]) for phase in self.training_phases()]
 
     def record_logs(self, logs):
         """Update the metric trackers from a dict of scalars; return their results."""
@@ -87,6 +170,8 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         owner = f"{type(self).__name__}.{method}"
         validation.check_data_loader(owner, "x", x)
         validation.check_batch(owner, "x", x, self.data_shape, self.data_range)
+        if validation.is_array_like(x) and not len(x):
+            raise ValueError(f"{owner}: `x` must hold at least one example, got shape {tuple(x.shape)}")
 
     def check_batch_spec(self, data, method):
         """Raise a clear error for a batch of the wrong shape or dtype that arrives inside a step.
@@ -107,32 +192,134 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         """Range the inputs must lie in, or None when unrestricted."""
         return None
 
+    # Conditioning -----------------------------------------------------------
+    def condition_spec(self):
+        """What `generate` conditions on (`artifex_keras.conditioning`), or None for unconditional models."""
+        return None
+
+    def label_spec(self):
+        """Class-conditional models train on `(x, labels)`: their labels are the `y` of `fit`."""
+        spec = self.condition_spec()
+        return spec if isinstance(spec, ClassLabels) else None
+
+    def example_conditions(self, num_samples):
+        """Keyword arguments of `generate` for `num_samples` samples (`{}` when unconditional).
+
+        Example:
+        ```python
+        model.generate(8, **model.example_conditions(8))
+        ```
+        """
+        spec = self.condition_spec()
+        return {} if spec is None else {spec.argument: spec.examples(num_samples)}
+
+    def check_conditions(self, owner, conditions, num_samples):
+        """The conditions of a call, checked against `condition_spec()` and converted to arrays."""
+        spec = self.condition_spec()
+        accepted = () if spec is None else (spec.argument,)
+        for name, value in conditions.items():
+            if name not in accepted and value is not None:
+                takes = f"takes `{spec.argument}`" if spec is not None else "is unconditional and takes no conditions"
+                raise ValueError(f"{owner}: unexpected argument `{name}`; {type(self).__name__} {takes}")
+        if spec is None:
+            return {}
+        if conditions.get(spec.argument) is None:
+            raise ValueError(
+                f"{owner}: `{spec.argument}` is required by the conditional {type(self).__name__} "
+                f"({_describe(spec)}), got None"
+            )
+        return {spec.argument: spec.check(owner, conditions[spec.argument], num_samples)}
+
     # Sampling ---------------------------------------------------------------
-    def generate(self, num_samples, seed=None, batch_size=1024, **kwargs):
+    def default_sampler(self):
+        """The sampler `generate` uses when none is given (None: the model draws directly)."""
+        return None
+
+    def resolve_sampler(self, owner, sampler):
+        """`sampler` (a name, config dict or instance) as a `Sampler` this model accepts, or the default."""
+        try:
+            sampler = samplers.get(sampler)
+        except ValueError as error:
+            raise ValueError(f"{owner}: `sampler` is not a sampler: {error}") from None
+        if sampler is None:
+            return self.default_sampler()
+        if not self.accepted_samplers:
+            raise ValueError(
+                f"{owner}: {type(self).__name__} draws its samples directly and takes no `sampler`, got {sampler!r}"
+            )
+        if not isinstance(sampler, self.accepted_samplers):
+            kinds = " or ".join(kind.__name__ for kind in self.accepted_samplers)
+            raise ValueError(f"{owner}: `sampler` must be a {kinds} for {type(self).__name__}, got {sampler!r}")
+        self.check_sampler(owner, sampler)
+        return sampler
+
+    def check_sampler(self, owner, sampler):
+        """Raise a clear error when an accepted kind of sampler cannot run with this model's settings."""
+
+    def generate(self, num_samples, seed=None, batch_size=1024, sampler=None, **conditions):
         """Draw `num_samples` samples; returns a NumPy array `(num_samples, *data_shape)`.
 
-        `seed` (an int) makes the draw reproducible; without it the model's own
-        seed generator advances.
+        Args:
+            num_samples: how many samples.
+            seed: an int makes the draw reproducible; None advances the
+                model's own seed generator.
+            batch_size: most samples per compiled call.
+            sampler: a `Sampler`, its name or config, for models that take one.
+            **conditions: what a conditional model conditions on (see
+                `condition_spec()`), e.g. `labels=`.
+
+        Example:
+        ```python
+        model.generate(16, seed=0)
+        cvae.generate(10, labels=np.arange(10))
+        ```
         """
         owner = f"{type(self).__name__}.generate"
         num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
         batch_size = validation.check_positive_int(owner, "batch_size", batch_size)
-        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(int(seed))
+        seed = validation.check_seed(owner, seed)
+        sampler = self.resolve_sampler(owner, sampler)
+        conditions = self.check_conditions(owner, conditions, num_samples)
+        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
+        # Equal chunks, so one compiled call serves every chunk.
+        size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
+        names = sorted(conditions)
+        key = ("sample", size, None if sampler is None else sampler.cache_key(), tuple(names))
+        run = self.compiled_function(
+            key, lambda g, *values: self.sample(size, g, sampler=sampler, **dict(zip(names, values)))
+        )
         chunks = []
-        for start in range(0, num_samples, batch_size):
-            count = min(batch_size, num_samples - start)
-            sliced = {k: v[start : start + count] if _is_per_sample(v, num_samples) else v for k, v in kwargs.items()}
-            chunks.append(keras.ops.convert_to_numpy(self.sample(count, generator, **sliced)))
+        for start in range(0, num_samples, size):
+            count = min(size, num_samples - start)
+            values = [pad_examples(conditions[name][start : start + count], size) for name in names]
+            chunks.append(keras.ops.convert_to_numpy(run(generator, *values))[:count])
         return np.concatenate(chunks, axis=0)
 
-    def sample(self, num_samples, seed_generator, **kwargs):
-        """Backend tensor of `num_samples` samples (families implement this)."""
+    def sample(self, num_samples, seed_generator, sampler=None, **conditions):
+        """Backend tensor of `num_samples` samples, drawn with `keras.ops` (families implement this)."""
         raise NotImplementedError(f"{type(self).__name__} must implement sample()")
+
+
+def _optimizer(owner, identifier):
+    if isinstance(identifier, keras.optimizers.MultiOptimizer):
+        raise ValueError(f"{owner}: pass a dict of optimizers keyed by phase name, not a MultiOptimizer")
+    try:
+        return keras.optimizers.get(identifier)
+    except ValueError:
+        raise ValueError(
+            f"{owner}: `optimizer` must be an optimizer, its name or its config, got {identifier!r}"
+        ) from None
+
+
+def _copy(optimizer):
+    return type(optimizer).from_config(optimizer.get_config())
+
+
+def _describe(spec):
+    if isinstance(spec, ClassLabels):
+        return f"ints in [0, {spec.num_classes - 1}]"
+    return type(spec).__name__
 
 
 def _snake_case(name):
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-
-
-def _is_per_sample(value, num_samples):
-    return hasattr(value, "shape") and len(value.shape) > 0 and value.shape[0] == num_samples

@@ -9,7 +9,6 @@ from artifex_keras.backend import Phase
 from artifex_keras.backend import input_gradient
 from artifex_keras.config import Config
 from artifex_keras.models.base import GenerativeModel
-from artifex_keras.optimizers import phase_optimizer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,6 +19,7 @@ class TwoPhaseConfig(Config):
     seed: int = 0
 
 
+@keras.saving.register_keras_serializable(package="artifex_keras_tests")
 class TwoPhaseModel(GenerativeModel):
     """Critic phase with a gradient penalty, then a generator phase."""
 
@@ -34,25 +34,20 @@ class TwoPhaseModel(GenerativeModel):
         )
         self.generator = keras.Sequential([keras.Input((width,)), keras.layers.Dense(width)], name="generator")
 
-    def compile(self, critic_optimizer=None, generator_optimizer=None, **kwargs):
-        self.critic_optimizer = critic_optimizer or keras.optimizers.Adam(1e-2)
-        self.generator_optimizer = generator_optimizer or keras.optimizers.Adam(1e-2)
-        optimizer = phase_optimizer(
-            [
-                (self.critic.trainable_variables, self.critic_optimizer),
-                (self.generator.trainable_variables, self.generator_optimizer),
-            ]
-        )
-        super().compile(optimizer=optimizer, **kwargs)
-
     def training_phases(self):
         return [
-            Phase("critic", self.critic_loss, self.critic.trainable_variables, self.critic_optimizer),
-            Phase("generator", self.generator_loss, self.generator.trainable_variables, self.generator_optimizer),
+            Phase("critic", self.critic_loss, self.critic.trainable_variables),
+            Phase("generator", self.generator_loss, self.generator.trainable_variables),
         ]
+
+    def default_optimizers(self):
+        return {"critic": keras.optimizers.Adam(1e-2), "generator": keras.optimizers.Adam(1e-2)}
 
     def _fake(self, x):
         return self.generator(ops.tanh(x + 1.0))
+
+    def call(self, inputs, training=False):
+        return self._fake(ops.cast(inputs, "float32"))
 
     def critic_loss(self, data, training=True):
         x = ops.cast(data[0] if isinstance(data, tuple) else data, "float32")
@@ -68,6 +63,6 @@ class TwoPhaseModel(GenerativeModel):
         loss = -ops.mean(self.critic(self._fake(x)))
         return loss, {"generator_loss": loss}
 
-    def sample(self, num_samples, seed_generator):
+    def sample(self, num_samples, seed_generator, sampler=None):
         noise = keras.random.normal((num_samples, self.config.input_shape[0]), seed=seed_generator)
         return self._fake(noise)

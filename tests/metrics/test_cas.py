@@ -4,11 +4,12 @@ import keras
 import numpy as np
 import pytest
 
+from artifex_keras.conditioning import ClassLabels
 from artifex_keras.metrics import classification_accuracy_score
 from artifex_keras.models import VAE
 from artifex_keras.models import ConditionalVAE
 from artifex_keras.models import ImageClassifier
-from tests.helpers import digits
+from tests.checks import digits
 
 CLASSIFIER = {"filters": (8, 16), "feature_dim": 16}
 FAST = {"num_per_class": 20, "epochs": 5, "batch_size": 16}
@@ -23,12 +24,11 @@ def tiny_classifier(input_shape, num_classes):
 class TrainingSetModel:
     """A conditional 'generator' that returns the real training images of each requested class, in order."""
 
-    is_conditional = True
     data_range = (0.0, 1.0)
     data_shape = (8, 8, 1)
 
-    class config:  # noqa: N801 - mimics a model's config
-        num_classes = 10
+    def condition_spec(self):
+        return ClassLabels(10)
 
     def __init__(self, x, y):
         self.x, self.y, self.used = x, y, {}
@@ -74,7 +74,7 @@ def test_conditional_vae_score_is_reproducible_and_a_probability(data):
 def test_errors_name_the_argument(data):
     x, y, test_x, test_y = data
     unconditional = VAE(input_shape=(8, 8, 1), latent_dim=2, hidden_dims=(8,))
-    with pytest.raises(ValueError, match="classification_accuracy_score: `model` must be a conditional generative"):
+    with pytest.raises(ValueError, match="classification_accuracy_score: `model` must be a class-conditional"):
         classification_accuracy_score(unconditional, test_x, test_y)
     model = TrainingSetModel(x, y)
     with pytest.raises(ValueError, match="`num_per_class` must be a positive int, got 0"):

@@ -11,7 +11,7 @@ from artifex_keras.metrics import feature_extractor
 from artifex_keras.models import VAE
 from artifex_keras.models import ImageClassifier
 from artifex_keras.presets import resolve_preset
-from tests.helpers import digits
+from tests.checks import digits
 
 TINY = {"input_shape": (8, 8, 1), "num_classes": 10, "filters": (8, 16), "feature_dim": 12, "seed": 0}
 

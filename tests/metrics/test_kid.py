@@ -49,3 +49,32 @@ def test_bad_inputs_name_the_argument():
         kernel_inception_distance(features, features, gamma=-1)
     with pytest.raises(ValueError, match="kernel_inception_distance: `fake` must hold at least 2 samples"):
         kernel_inception_distance(features, np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize(
+    ("kernel_arguments", "gamma", "coef0", "degree"),
+    [({}, 1 / 3, 1.0, 3), ({"degree": 2, "gamma": 0.5, "coef0": 0.25}, 0.5, 0.25, 2)],
+)
+def test_standard_error_is_the_spread_of_the_subset_estimates(kernel_arguments, gamma, coef0, degree):
+    rng = np.random.default_rng(3)
+    real, fake = rng.normal(size=(60, 3)), rng.normal(0.3, 1.2, size=(80, 3))
+    num_subsets, m, seed = 8, 25, 11
+    mean, error = kernel_inception_distance(
+        real, fake, num_subsets=num_subsets, subset_size=m, seed=seed, **kernel_arguments
+    )
+
+    def kernel(x, y):
+        return (gamma * x @ y.T + coef0) ** degree
+
+    subsets = np.random.default_rng(seed)
+    estimates = []
+    for _ in range(num_subsets):
+        x = real[subsets.choice(len(real), m, replace=False)]
+        y = fake[subsets.choice(len(fake), m, replace=False)]
+        off_diagonal = ~np.eye(m, dtype=bool)
+        within = kernel(x, x)[off_diagonal].mean() + kernel(y, y)[off_diagonal].mean()
+        estimates.append(within - 2 * kernel(x, y).mean())
+    estimates = np.array(estimates)
+    assert np.std(estimates) > 0.1 * abs(np.mean(estimates))
+    assert mean == pytest.approx(np.mean(estimates), rel=1e-6)
+    assert error == pytest.approx(np.std(estimates, ddof=1) / np.sqrt(num_subsets), rel=1e-6)

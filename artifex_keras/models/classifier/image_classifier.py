@@ -8,10 +8,10 @@ from keras import layers
 from keras import ops
 
 from artifex_keras import validation
-from artifex_keras.batching import map_batches
+from artifex_keras.conditioning import ClassLabels
 from artifex_keras.config import Config
 from artifex_keras.models.configured import ConfiguredModel
-from artifex_keras.registry import register_model
+from artifex_keras.models.registration import register_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,8 +86,6 @@ class ImageClassifier(ConfiguredModel):
 
     config_class = ImageClassifierConfig
     family = "feature_extractor"
-    is_conditional = False
-    needs_labels = True
 
     def __init__(self, config=None, *, name=None, dtype=None, trainable=True, **kwargs):
         config = self._resolve_config(config, kwargs)
@@ -129,6 +127,10 @@ class ImageClassifier(ConfiguredModel):
         """Pixel values the classifier is trained on."""
         return (0.0, 1.0)
 
+    def label_spec(self):
+        """A classifier trains on `(x, labels)`."""
+        return ClassLabels(self.config.num_classes)
+
     def call(self, inputs, training=False):
         # Batches from datasets reach the model only here: check their static shape and dtype.
         validation.check_batch_spec(f"{type(self).__name__}.call", "inputs", inputs, self.data_shape)
@@ -136,10 +138,14 @@ class ImageClassifier(ConfiguredModel):
         return ops.cast(self.head(self.dropout(features, training=training)), "float32")
 
     # Training ---------------------------------------------------------------
+    def default_optimizers(self):
+        """Adam with learning rate 1e-3 for its one phase, `"model"`."""
+        return {"model": keras.optimizers.Adam(learning_rate=1e-3)}
+
     def compile(self, optimizer=None, loss=None, metrics=None, **kwargs):
         """Compile with Adam (learning rate 1e-3), sparse cross-entropy on logits and accuracy by default."""
         super().compile(
-            optimizer=optimizer if optimizer is not None else keras.optimizers.Adam(learning_rate=1e-3),
+            optimizer=optimizer if optimizer is not None else self.default_optimizers()["model"],
             loss=loss if loss is not None else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=metrics if metrics is not None else ["accuracy"],
             **kwargs,
@@ -159,22 +165,23 @@ class ImageClassifier(ConfiguredModel):
     def features(self, x, batch_size=256):
         """Penultimate activations `(N, feature_dim)` of images in [0, 1], as float32 NumPy."""
         self._check_images("features", x)
-        return map_batches(lambda xb: self._embed(xb)[0], batch_size, np.asarray(x, "float32"))
+        return self.map_compiled("features", lambda generator, xb: self._embed(xb)[0], batch_size, _floats(x))
 
     def predict_proba(self, x, batch_size=256):
         """Class probabilities `(N, num_classes)` of images in [0, 1], as float32 NumPy."""
         self._check_images("predict_proba", x)
-        return map_batches(lambda xb: ops.softmax(self._embed(xb)[1]), batch_size, np.asarray(x, "float32"))
+        probabilities = lambda generator, xb: ops.softmax(self._embed(xb)[1])  # noqa: E731
+        return self.map_compiled("predict_proba", probabilities, batch_size, _floats(x))
 
     def features_and_probabilities(self, x, batch_size=256):
         """`(features, probabilities)` from one pass over images in [0, 1]."""
         self._check_images("features_and_probabilities", x)
 
-        def run(batch):
+        def run(generator, batch):
             features, logits = self._embed(batch)
             return features, ops.softmax(logits)
 
-        return map_batches(run, batch_size, np.asarray(x, "float32"))
+        return self.map_compiled("features_and_probabilities", run, batch_size, _floats(x))
 
     def _embed(self, x):
         features = self.trunk(ops.cast(x, self.compute_dtype), training=False)
@@ -188,6 +195,10 @@ class ImageClassifier(ConfiguredModel):
         validation.check_batch(owner, "x", x, self.data_shape, self.data_range)
         if not len(x):
             raise ValueError(f"{owner}: `x` must hold at least one image, got shape {tuple(x.shape)}")
+
+
+def _floats(x):
+    return np.asarray(keras.ops.convert_to_numpy(x) if keras.ops.is_tensor(x) else x, "float32")
 
 
 def _offset(seed, index):

@@ -4,9 +4,9 @@ import dataclasses
 
 from keras import ops
 
+from artifex_keras.models.registration import register_model
 from artifex_keras.models.vae.vae import VAE
 from artifex_keras.models.vae.vae import VAEConfig
-from artifex_keras.registry import register_model
 
 
 @dataclasses.dataclass(frozen=True)

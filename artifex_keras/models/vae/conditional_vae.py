@@ -3,13 +3,13 @@
 import dataclasses
 
 import keras
-import numpy as np
 from keras import ops
 
 from artifex_keras import validation
+from artifex_keras.conditioning import ClassLabels
+from artifex_keras.models.registration import register_model
 from artifex_keras.models.vae.vae import VAE
 from artifex_keras.models.vae.vae import VAEConfig
-from artifex_keras.registry import register_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +52,6 @@ class ConditionalVAE(VAE):
     """
 
     config_class = ConditionalVAEConfig
-    is_conditional = True
 
     @property
     def condition_dim(self):
@@ -75,18 +74,12 @@ class ConditionalVAE(VAE):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:
             raise ValueError(f"{type(self).__name__}: batches must be (x, labels) pairs, got x alone")
-        condition = ops.one_hot(ops.reshape(ops.cast(y, "int32"), (-1,)), self.config.num_classes)
-        return ops.cast(x, "float32"), condition
+        return ops.cast(x, "float32"), self.condition_vector(y)
 
-    def condition_from_labels(self, labels, num_samples=None):
-        owner = f"{type(self).__name__}"
+    def condition_spec(self):
+        return ClassLabels(self.config.num_classes)
+
+    def condition_vector(self, labels):
         if labels is None:
-            raise ValueError(
-                f"{owner}: `labels` are required for a conditional model "
-                f"(ints in [0, {self.config.num_classes - 1}]), got None"
-            )
-        labels = np.asarray(labels)
-        if labels.ndim == 0 and num_samples is not None:
-            labels = np.full((num_samples,), labels)
-        validation.check_labels(owner, "labels", labels, self.config.num_classes, batch_size=num_samples)
-        return np.eye(self.config.num_classes, dtype="float32")[labels]
+            return None
+        return ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), self.config.num_classes)

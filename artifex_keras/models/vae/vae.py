@@ -2,6 +2,7 @@
 
 import dataclasses
 import functools
+import math
 
 import keras
 import numpy as np
@@ -9,13 +10,12 @@ from keras import ops
 
 from artifex_keras import losses
 from artifex_keras import validation
-from artifex_keras.batching import map_batches
 from artifex_keras.config import Config
 from artifex_keras.models.base import GenerativeModel
+from artifex_keras.models.registration import register_model
 from artifex_keras.models.vae.networks import build_decoder
 from artifex_keras.models.vae.networks import build_encoder_trunk
 from artifex_keras.models.vae.networks import check_conv_shape
-from artifex_keras.registry import register_model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,32 +175,43 @@ class VAE(GenerativeModel):
         mean, _ = self.posterior(x, condition, training=training)
         return self.output_mean(self.decoder_output(mean, condition, training=training))
 
-    def sample(self, num_samples, seed_generator, labels=None):
-        z = keras.random.normal((num_samples, self.config.latent_dim), seed=seed_generator)
-        return self.output_mean(self.decoder_output(z, self.condition_from_labels(labels, num_samples)))
-
-    def condition_from_labels(self, labels, num_samples=None):
-        """Conditioning array for user labels; unconditional models take none."""
-        if labels is not None:
-            raise ValueError(f"{type(self).__name__}: `labels` is only accepted by conditional models, got {labels!r}")
+    def condition_vector(self, labels):
+        """The decoder's and encoder's conditioning tensor for int labels (None for unconditional models)."""
         return None
+
+    def sample(self, num_samples, seed_generator, sampler=None, labels=None):
+        z = keras.random.normal((num_samples, self.config.latent_dim), seed=seed_generator)
+        return self.output_mean(self.decoder_output(z, self.condition_vector(labels)))
 
     # Public NumPy API -----------------------------------------------------------
     def _check_x(self, method, x):
         validation.check_batch(f"{type(self).__name__}.{method}", "x", x, self.data_shape, self.data_range)
 
+    def _labels(self, method, labels, num_examples):
+        """`labels` checked against the model's condition spec (None for unconditional models)."""
+        owner = f"{type(self).__name__}.{method}"
+        return self.check_conditions(owner, {"labels": labels}, num_examples).get("labels")
+
     def encode(self, x, labels=None, batch_size=512):
         """Posterior mean and log-variance of `q(z|x)`, as NumPy arrays."""
         self._check_x("encode", x)
-        condition = self._labels_arg(labels, x)
-        return map_batches(lambda xb, cb: self.posterior(ops.cast(xb, "float32"), cb), batch_size, x, condition)
+        labels = self._labels("encode", labels, len(x))
+
+        def encode(generator, xb, lb):
+            return self.posterior(ops.cast(xb, "float32"), self.condition_vector(lb))
+
+        return self.map_compiled("encode", encode, batch_size, x, labels)
 
     def decode(self, z, labels=None, batch_size=512):
         """Mean of `p(x|z)` for latent codes `z`, as NumPy."""
         z = np.asarray(z, "float32")
         validation.check_batch(f"{type(self).__name__}.decode", "z", z, (self.config.latent_dim,))
-        decode = lambda zb, cb: self.output_mean(self.decoder_output(ops.convert_to_tensor(zb), cb))  # noqa: E731
-        return map_batches(decode, batch_size, z, self._labels_arg(labels, z))
+        labels = self._labels("decode", labels, len(z))
+
+        def decode(generator, zb, lb):
+            return self.output_mean(self.decoder_output(zb, self.condition_vector(lb)))
+
+        return self.map_compiled("decode", decode, batch_size, z, labels)
 
     def reconstruct(self, x, labels=None, batch_size=512):
         """Decode the posterior mean of each input."""
@@ -224,54 +235,77 @@ class VAE(GenerativeModel):
 
     def elbo(self, x, labels=None, batch_size=512, seed=0):
         """Per-example evidence lower bound in nats (one posterior sample, analytic KL)."""
-        return self.nll(x, num_samples=1, labels=labels, batch_size=batch_size, seed=seed) * -1.0
+        owner = f"{type(self).__name__}.elbo"
+        self._check_x("elbo", x)
+        labels = self._labels("elbo", labels, len(x))
+        generator = keras.random.SeedGenerator(validation.check_seed(owner, seed))
+
+        def bound(generator, xb, lb):
+            xb = ops.cast(xb, "float32")
+            condition = self.condition_vector(lb)
+            mean, log_var = self.posterior(xb, condition)
+            z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=generator)
+            log_px = self.log_likelihood(xb, self.decoder_output(z, condition))
+            return log_px - losses.gaussian_kl_to_standard_normal(mean, log_var)
+
+        return self.map_compiled("elbo", bound, batch_size, x, labels, seed_generator=generator)
 
     def nll(self, x, num_samples=1000, labels=None, batch_size=None, seed=0):
         """Importance-weighted upper bound on `-log p(x)` per example, in nats.
 
         With `num_samples=k` this is the IWAE bound (Burda et al., 2016), which
-        tightens as `k` grows; `k=1` is the negative ELBO.
+        tightens as `k` grows; `k=1` is the negative ELBO estimated with one
+        sample of `q(z|x)` (and no analytic KL).
         """
         owner = f"{type(self).__name__}.nll"
         num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
         self._check_x("nll", x)
-        generator = keras.random.SeedGenerator(seed)
-        chunk = max(1, min(num_samples, 4096 // max(1, min(len(x), 64))))
-        batch_size = batch_size or max(1, 4096 // chunk)
+        labels = self._labels("nll", labels, len(x))
+        generator = keras.random.SeedGenerator(validation.check_seed(owner, seed))
+        if batch_size is None:
+            batch_size = max(1, IWAE_ROWS // num_samples)
+        batch_size = validation.check_positive_int(owner, "batch_size", batch_size)
+        chunk = max(1, min(num_samples, IWAE_ROWS // min(batch_size, len(x))))
 
-        def bound(xb, cb):
+        def bound(generator, xb, lb):
             xb = ops.cast(xb, "float32")
-            mean, log_var = self.posterior(xb, cb)
-            if num_samples == 1:
-                z = mean + ops.exp(0.5 * log_var) * keras.random.normal(ops.shape(mean), seed=generator)
-                log_px = self.log_likelihood(xb, self.decoder_output(z, cb))
-                return -(log_px - losses.gaussian_kl_to_standard_normal(mean, log_var))
-            return -self._log_marginal(xb, cb, mean, log_var, num_samples, chunk, generator)
+            return -self._log_marginal(xb, self.condition_vector(lb), num_samples, chunk, generator)
 
-        return map_batches(bound, batch_size, x, self._labels_arg(labels, x))
+        return self.map_compiled(("nll", num_samples, chunk), bound, batch_size, x, labels, seed_generator=generator)
 
-    def _log_marginal(self, x, condition, mean, log_var, num_samples, chunk, generator):
-        """`log (1/k) sum_i p(x, z_i) / q(z_i | x)`, accumulated over chunks of samples."""
+    def _log_marginal(self, x, condition, num_samples, chunk, generator):
+        """`log (1/k) sum_i p(x, z_i) / q(z_i | x)`, accumulated over chunks of `chunk` samples in a loop.
+
+        All the noise is drawn before the loop (the loop body holds no random
+        state); the last chunk's samples past `k` get zero weight.
+        """
         batch = ops.shape(x)[0]
-        running = None
-        for start in range(0, num_samples, chunk):
-            count = min(chunk, num_samples - start)
-            tile = functools.partial(_tile, count=count)
-            z = tile(mean) + ops.exp(0.5 * tile(log_var)) * keras.random.normal(
-                (count * batch, self.config.latent_dim), seed=generator
-            )
-            cond = None if condition is None else tile(condition)
+        chunks = math.ceil(num_samples / chunk)
+        mean, log_var = self.posterior(x, condition)
+        tile = functools.partial(_tile, count=chunk)
+        mean, log_var = tile(mean), tile(log_var)
+        x, condition = tile(x), None if condition is None else tile(condition)
+        noise = keras.random.normal((chunks, chunk * batch, self.config.latent_dim), seed=generator)
+        offsets = ops.arange(chunk, dtype="int32")
+
+        def step(index, running):
+            z = mean + ops.exp(0.5 * log_var) * ops.take(noise, index, axis=0)
             log_w = (
-                self.log_likelihood(tile(x), self.decoder_output(z, cond))
+                self.log_likelihood(x, self.decoder_output(z, condition))
                 + losses.standard_normal_log_prob(z)
-                - losses.diagonal_normal_log_prob(z, tile(mean), tile(log_var))
+                - losses.diagonal_normal_log_prob(z, mean, log_var)
             )
-            chunk_lse = ops.logsumexp(ops.reshape(log_w, (count, batch)), axis=0)
-            running = chunk_lse if running is None else ops.logaddexp(running, chunk_lse)
+            log_w = ops.reshape(log_w, (chunk, batch))
+            valid = (index * chunk + offsets) < num_samples
+            log_w = ops.where(valid[:, None], log_w, -np.inf)
+            return ops.logaddexp(running, ops.logsumexp(log_w, axis=0))
+
+        running = ops.fori_loop(0, chunks, step, ops.full((batch,), -np.inf, dtype="float32"))
         return running - np.log(num_samples)
 
-    def _labels_arg(self, labels, x):
-        return self.condition_from_labels(labels, num_samples=len(x))
+
+# Rows (examples times importance samples) per decoder pass of `nll`.
+IWAE_ROWS = 16384
 
 
 def _tile(tensor, count):

@@ -9,14 +9,17 @@ from keras import ops
 
 from artifex_keras import losses
 from artifex_keras import validation
-from artifex_keras.batching import map_batches
 from artifex_keras.config import Config
 from artifex_keras.layers import MaskedConv2D
 from artifex_keras.layers import VectorQuantizer
 from artifex_keras.models.base import GenerativeModel
+from artifex_keras.models.registration import register_model
 from artifex_keras.models.vae.networks import check_conv_shape
 from artifex_keras.models.vae.networks import downsampled_shape
-from artifex_keras.registry import register_model
+from artifex_keras.samplers import RandomSampler
+from artifex_keras.samplers import TokenSampler
+from artifex_keras.samplers import draw_with_state
+from artifex_keras.samplers import loop_seed_state
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +122,7 @@ class VQVAE(GenerativeModel):
     config_class = VQVAEConfig
     family = "vae"
     metric_names = ("loss", "reconstruction", "vq_loss", "perplexity", "prior_nll")
+    accepted_samplers = (TokenSampler,)
 
     def build_networks(self):
         config = self.config
@@ -222,40 +226,44 @@ class VQVAE(GenerativeModel):
         vq = self.vector_quantize(ops.cast(inputs, "float32"), training=training)
         return self.output_mean(self.decoder_output(vq["quantized"], training=training))
 
-    def sample_codes(self, num_samples, seed_generator):
+    def default_sampler(self):
+        return RandomSampler()
+
+    def check_sampler(self, owner, sampler):
+        sampler.check_categories(owner, self.config.num_embeddings)
+
+    def sample_codes(self, num_samples, seed_generator, sampler=None):
         """Code grids `(num_samples, h, w)` drawn from the prior in raster order.
 
-        Gumbel-max: `argmax(logits + g)` with `g = -log(-log(u))` is a draw from
-        `softmax(logits)`; all the noise is drawn before the loop, so the loop
-        body holds no random state and compiles on every backend.
+        `sampler` (a `TokenSampler`, default `RandomSampler()`: the prior
+        itself) picks each code from the prior's logits at its position; the
+        loop carries its own seed state, so it compiles on every backend.
         """
+        sampler = sampler or self.default_sampler()
         height, width = self.code_shape
         positions = height * width
-        uniform = keras.random.uniform(
-            (num_samples, positions, self.config.num_embeddings),
-            minval=float(np.finfo("float32").tiny),
-            maxval=1.0,
-            seed=seed_generator,
-        )
-        gumbel = -ops.log(-ops.log(uniform))
         order = ops.arange(positions, dtype="int32")[None, :]
 
-        def step(position, codes):
+        def step(position, carry):
+            codes, seed_state = carry
             # The masked prior makes the logits at `position` depend only on
             # the codes already drawn before it.
             logits = ops.reshape(
                 self.prior_logits(ops.reshape(codes, (num_samples, height, width))),
                 (num_samples, positions, self.config.num_embeddings),
             )
-            scores = ops.take(logits, position, axis=1) + ops.take(gumbel, position, axis=1)
-            drawn = ops.cast(ops.argmax(scores, axis=-1), "int32")
-            return ops.where(order == position, drawn[:, None], codes)
+            logits = ops.take(logits, position, axis=1)
+            drawn, seed_state = draw_with_state(
+                seed_generator, seed_state, lambda: sampler.next_token(logits, seed_generator)
+            )
+            return ops.where(order == position, drawn[:, None], codes), seed_state
 
-        codes = ops.fori_loop(0, positions, step, ops.zeros((num_samples, positions), dtype="int32"))
+        start = (ops.zeros((num_samples, positions), dtype="int32"), loop_seed_state(seed_generator))
+        codes, _ = ops.fori_loop(0, positions, step, start)
         return ops.reshape(codes, (num_samples, height, width))
 
-    def sample(self, num_samples, seed_generator):
-        codes = self.sample_codes(num_samples, seed_generator)
+    def sample(self, num_samples, seed_generator, sampler=None):
+        codes = self.sample_codes(num_samples, seed_generator, sampler)
         return self.output_mean(self.decoder_output(self.quantizer.lookup(codes)))
 
     # Public NumPy API -----------------------------------------------------------
@@ -282,13 +290,20 @@ class VQVAE(GenerativeModel):
     def encode(self, x, batch_size=512):
         """Code ids `(batch, h, w)` (int32 NumPy) of the nearest codebook entries."""
         self._check_x("encode", x)
-        return map_batches(lambda xb: self.vector_quantize(ops.cast(xb, "float32"))["indices"], batch_size, x)
+
+        def encode(generator, xb):
+            return self.vector_quantize(ops.cast(xb, "float32"))["indices"]
+
+        return self.map_compiled("encode", encode, batch_size, x)
 
     def decode(self, indices, batch_size=512):
         """Mean of `p(x|z)` for code grids `indices`, as NumPy."""
         indices = self._check_codes("decode", indices)
-        decode = lambda codes: self.output_mean(self.decoder_output(self.quantizer.lookup(codes)))
-        return map_batches(decode, batch_size, indices)
+
+        def decode(generator, codes):
+            return self.output_mean(self.decoder_output(self.quantizer.lookup(codes)))
+
+        return self.map_compiled("decode", decode, batch_size, indices)
 
     def reconstruct(self, x, batch_size=512):
         """Decode the codes of each input."""
@@ -303,10 +318,10 @@ class VQVAE(GenerativeModel):
         """
         self._check_x("elbo", x)
 
-        def bound(xb):
+        def bound(generator, xb):
             xb = ops.cast(xb, "float32")
             vq = self.vector_quantize(xb)
             return self.log_likelihood(xb, self.decoder_output(vq["quantized"])) + self.prior_log_prob(vq["indices"])
 
-        return map_batches(bound, batch_size, x)
+        return self.map_compiled("elbo", bound, batch_size, x)
 

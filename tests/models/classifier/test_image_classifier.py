@@ -8,10 +8,11 @@ import pytest
 
 import artifex_keras as ak
 from artifex_keras import presets
+from artifex_keras.conditioning import ClassLabels
 from artifex_keras.models import VAE
 from artifex_keras.models import ImageClassifier
 from artifex_keras.models.classifier import ImageClassifierConfig
-from tests.helpers import digits
+from tests.checks import digits
 
 TINY = {"input_shape": (8, 8, 1), "num_classes": 10, "filters": (8, 16), "feature_dim": 12, "seed": 0}
 # The shipped presets and the test accuracy each must reach (the targets).
@@ -26,7 +27,7 @@ def test_construction_config_round_trip_and_registry():
     rebuilt = ImageClassifier.from_config(config)
     assert rebuilt.get_config() == config
     assert [v.shape for v in rebuilt.weights] == [v.shape for v in model.weights]
-    assert ImageClassifier.family == "feature_extractor" and ImageClassifier.needs_labels
+    assert ImageClassifier.family == "feature_extractor" and model.label_spec() == ClassLabels(10)
     assert "image_classifier" in ak.list_models()
     assert type(ak.create_model("image_classifier", **TINY)) is ImageClassifier
 

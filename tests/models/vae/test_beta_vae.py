@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from artifex_keras.models import BetaVAE
-from tests.helpers import digits
-from tests.helpers import run_model_checks
+from tests.checks import digits
+from tests.checks import run_model_checks
 
 TINY = dict(input_shape=(8, 8, 1), latent_dim=3, hidden_dims=(32,), seed=0)
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from artifex_keras.models import ConditionalVAE
-from tests.helpers import digits
-from tests.helpers import run_model_checks
+from tests.checks import digits
+from tests.checks import run_model_checks
 
 TINY = dict(input_shape=(8, 8, 1), latent_dim=3, hidden_dims=(32,), num_classes=10, seed=0)
 
@@ -39,7 +39,9 @@ def test_labels_are_checked():
         model.fit(x, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"`y` must lie in \[0, 9\], got values in \[0, 12\]"):
         model.fit(x, np.where(y == 1, 12, y), epochs=1, verbose=0)
-    with pytest.raises(ValueError, match="`labels` are required for a conditional model"):
+    with pytest.raises(ValueError, match=r"ConditionalVAE.generate: `labels` is required .* \(ints in \[0, 9\]\)"):
         model.generate(2)
+    with pytest.raises(ValueError, match=r"ConditionalVAE.encode: `labels` is required"):
+        model.encode(x)
     with pytest.raises(ValueError, match="`labels` must hold 3 labels, got 2"):
         model.generate(3, labels=np.array([1, 2]))

@@ -3,8 +3,8 @@ import pytest
 
 from artifex_keras.models import VAE
 from artifex_keras.models import VAEConfig
-from tests.helpers import digits
-from tests.helpers import run_model_checks
+from tests.checks import digits
+from tests.checks import run_model_checks
 
 TINY = dict(input_shape=(8, 8, 1), latent_dim=3, hidden_dims=(32,), seed=0)
 
@@ -41,6 +41,23 @@ def test_iwae_bound_is_tighter_than_elbo():
     assert model.nll(x, num_samples=64).shape == (64,)
     assert iwae < neg_elbo
     assert iwae > 0
+
+
+def test_iwae_bound_is_exact_when_the_latent_is_ignored():
+    # Posterior = prior and a decoder that ignores z: every importance weight is p(x), so the bound is
+    # exactly -log p(x) for any k, also when k does not divide into the chunks of samples per pass
+    # (4,000 examples per batch leave chunks of 4 samples: 10 = 4 + 4 + 2, the last chunk padded).
+    model = VAE(**TINY)
+    for layer in (model.posterior_head.layers[-1], model.decoder.layers[-2]):
+        layer.kernel.assign(np.zeros(layer.kernel.shape, "float32"))
+    bias = np.random.default_rng(0).normal(size=64).astype("float32")
+    model.posterior_head.layers[-1].bias.assign(np.zeros(6, "float32"))
+    model.decoder.layers[-2].bias.assign(bias)
+    x = np.resize(digits(256), (4000, 8, 8, 1))
+    logits = np.float64(bias)
+    exact = -(x.reshape(len(x), -1) * logits - np.logaddexp(0.0, logits)).sum(axis=1)
+    np.testing.assert_allclose(model.nll(x, num_samples=10, batch_size=4000), exact, rtol=1e-5)
+    np.testing.assert_allclose(-model.elbo(x[:100]), exact[:100], rtol=1e-5)
 
 
 def test_kl_warmup_changes_objective():
@@ -91,9 +108,21 @@ def test_bad_training_data_is_reported():
         model.fit(x * 255.0, epochs=1, verbose=0)
 
 
-def test_generate_rejects_bad_count_and_labels():
+def test_generate_rejects_bad_arguments():
     model = VAE(**TINY)
     with pytest.raises(ValueError, match="VAE.generate: `num_samples` must be a positive int, got 0"):
         model.generate(0)
-    with pytest.raises(ValueError, match="`labels` is only accepted by conditional models"):
+    with pytest.raises(ValueError, match="VAE.generate: unexpected argument `labels`; VAE is unconditional"):
         model.generate(2, labels=np.array([1, 2]))
+    with pytest.raises(ValueError, match="VAE.generate: `seed` must be a non-negative int or None, got 'a'"):
+        model.generate(4, seed="a")
+    with pytest.raises(ValueError, match="VAE.generate: VAE draws its samples directly and takes no `sampler`"):
+        model.generate(4, sampler="greedy")
+    with pytest.raises(ValueError, match="VAE.nll: `seed` must be a non-negative int or None, got -1"):
+        model.nll(digits(4), num_samples=2, seed=-1)
+
+
+def test_fit_on_an_empty_array_names_the_argument():
+    model = VAE(**TINY)
+    with pytest.raises(ValueError, match=r"VAE.fit: `x` must hold at least one example, got shape \(0, 8, 8, 1\)"):
+        model.fit(np.zeros((0, 8, 8, 1), "float32"), epochs=1, verbose=0)

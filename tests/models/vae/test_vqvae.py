@@ -5,8 +5,8 @@ import pytest
 import artifex_keras as ak
 from artifex_keras.models import VQVAE
 from artifex_keras.models import VQVAEConfig
-from tests.helpers import digits
-from tests.helpers import run_model_checks
+from tests.checks import digits
+from tests.checks import run_model_checks
 
 TINY = dict(
     input_shape=(8, 8, 1),

@@ -1,0 +1,45 @@
+"""Sampler objects: how a model draws samples, swappable and serialisable.
+
+`model.generate(n, sampler=...)` takes a `Sampler`, a registered name or a
+config dict; a model accepts the kinds of sampler it can run and rejects
+others with a clear error.
+
+Example:
+```python
+import artifex_keras as ak
+ak.samplers.list_samplers()                   # ['greedy', 'random', 'top_k', 'top_p']
+vqvae = ak.from_preset("vqvae_fashion_mnist")
+vqvae.generate(16, sampler=ak.samplers.TopKSampler(k=8), seed=0)
+vqvae.generate(16, sampler="greedy")
+```
+"""
+
+from artifex_keras.samplers.base import Sampler
+from artifex_keras.samplers.base import deserialize
+from artifex_keras.samplers.base import draw_with_state
+from artifex_keras.samplers.base import get
+from artifex_keras.samplers.base import list_samplers
+from artifex_keras.samplers.base import loop_seed_state
+from artifex_keras.samplers.base import register_sampler
+from artifex_keras.samplers.base import serialize
+from artifex_keras.samplers.tokens import GreedySampler
+from artifex_keras.samplers.tokens import RandomSampler
+from artifex_keras.samplers.tokens import TokenSampler
+from artifex_keras.samplers.tokens import TopKSampler
+from artifex_keras.samplers.tokens import TopPSampler
+
+__all__ = [
+    "GreedySampler",
+    "RandomSampler",
+    "Sampler",
+    "TokenSampler",
+    "TopKSampler",
+    "TopPSampler",
+    "deserialize",
+    "draw_with_state",
+    "get",
+    "list_samplers",
+    "loop_seed_state",
+    "register_sampler",
+    "serialize",
+]

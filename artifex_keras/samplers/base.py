@@ -1,0 +1,169 @@
+"""`Sampler`: a serialisable object that owns how a model draws samples.
+
+A model owns its networks and its training objective; a sampler owns the
+solver (a categorical rule, an ODE/SDE solver, an MCMC kernel) and its
+settings. Any sampler of a kind the model accepts can be swapped in:
+`model.generate(16, sampler=...)`. Samplers hold no random state: they draw
+from the `SeedGenerator` the model hands them, which the compiled sampling
+function (and the JAX training step) threads through.
+
+Example:
+```python
+from artifex_keras import samplers
+sampler = samplers.get("top_k")                      # by name, defaults
+sampler = samplers.get({"class_name": "top_k", "config": {"k": 5}})
+sampler = samplers.TopKSampler(k=5, temperature=0.8)
+samplers.get(samplers.serialize(sampler)) == sampler    # True
+```
+"""
+
+import difflib
+import json
+
+import keras
+from keras import ops
+from keras.src.backend.common.stateless_scope import get_stateless_scope
+
+_SAMPLERS = {}
+
+
+def register_sampler(name):
+    """Class decorator: `samplers.get(name)` builds this class; also registers it for Keras serialisation."""
+
+    def decorator(cls):
+        if name in _SAMPLERS and _SAMPLERS[name] is not cls:
+            raise ValueError(f"register_sampler: name {name!r} is already taken by {_SAMPLERS[name].__name__}")
+        _SAMPLERS[name] = cls
+        cls.sampler_name = name
+        return keras.saving.register_keras_serializable(package="artifex_keras")(cls)
+
+    return decorator
+
+
+class Sampler:
+    """Base of every sampler: its constructor arguments are its config.
+
+    Subclasses store each `__init__` argument under the same name and list
+    them in `get_config()`; `from_config(config)` rebuilds an equal sampler.
+    Two samplers with equal configs are equal, so a compiled sampling loop is
+    reused for an equal sampler.
+    """
+
+    sampler_name = None
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def cache_key(self):
+        """A hashable key: the class and its config (one compiled loop per key)."""
+        return type(self).__name__, json.dumps(self.get_config(), sort_keys=True)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.get_config() == other.get_config()
+
+    def __hash__(self):
+        return hash(self.cache_key())
+
+    def __repr__(self):
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items())
+        return f"{type(self).__name__}({arguments})"
+
+
+def list_samplers():
+    """Sorted names that `get` accepts."""
+    return sorted(_SAMPLERS)
+
+
+def serialize(sampler):
+    """The Keras config of a sampler (a dict `get` and `deserialize` accept)."""
+    return keras.saving.serialize_keras_object(sampler)
+
+
+def deserialize(config):
+    """A sampler from `serialize`'s dict, or from `{"class_name": NAME, "config": {...}}` with a registered name."""
+    return get(config)
+
+
+def get(identifier):
+    """A `Sampler` from a registered name, a config dict or an instance (None stays None).
+
+    Example:
+    ```python
+    get("greedy"); get({"class_name": "random", "config": {"temperature": 0.7}}); get(TopKSampler(k=3))
+    ```
+    """
+    if identifier is None or isinstance(identifier, Sampler):
+        return identifier
+    if isinstance(identifier, str):
+        return _class_named(identifier)()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        cls = _registered().get(identifier["class_name"])
+        if cls is None and "registered_name" not in identifier:
+            cls = _class_named(identifier["class_name"])  # unknown: fails with close matches
+        if cls is not None:
+            return cls.from_config(identifier.get("config") or {})
+        sampler = keras.saving.deserialize_keras_object(identifier)
+        if not isinstance(sampler, Sampler):
+            raise ValueError(f"samplers.get: {identifier!r} does not describe a Sampler")
+        return sampler
+    raise ValueError(
+        "samplers.get: `identifier` must be a sampler name, a config dict with 'class_name' or a Sampler, "
+        f"got {identifier!r}"
+    )
+
+
+def _registered():
+    """Registered sampler classes by name and by class name."""
+    return {**{cls.__name__: cls for cls in _SAMPLERS.values()}, **_SAMPLERS}
+
+
+def _class_named(name):
+    cls = _registered().get(name)
+    if cls is not None:
+        return cls
+    close = difflib.get_close_matches(name, list(_SAMPLERS), n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(f"samplers.get: unknown sampler {name!r}.{hint} Available: {', '.join(list_samplers())}")
+
+
+# Randomness inside compiled loops ----------------------------------------------
+def loop_seed_state(seed_generator):
+    """A fresh seed state for a compiled loop, drawn from `seed_generator` (which advances once).
+
+    The loop carries this state and passes it to `draw_with_state` at every
+    step: a fresh random stream per loop, so two loops never share draws.
+    """
+    dtype = seed_generator.state.dtype
+    return ops.cast(keras.random.randint((2,), 0, 2**31 - 1, seed=seed_generator), dtype)
+
+
+def draw_with_state(seed_generator, state, draw):
+    """Run `draw()` with `seed_generator` at `state`; return `(draw(), next_state)`.
+
+    A seed generator cannot advance inside an `ops.fori_loop`/`ops.scan`
+    body (its variable is not part of the loop's carry), so a loop carries
+    the state itself. Every other variable keeps the value the enclosing
+    scope gives it (the weights of a compiled or training function).
+
+    Example:
+    ```python
+    def step(i, carry):
+        x, state = carry
+        noise, state = draw_with_state(generator, state, lambda: keras.random.normal(shape, seed=generator))
+        return x + noise, state
+
+    x, _ = ops.fori_loop(0, steps, step, (x, loop_seed_state(generator)))
+    ```
+    """
+    scope = keras.StatelessScope()
+    outer = get_stateless_scope()
+    if outer is not None:
+        scope.state_mapping.update(outer.state_mapping)
+    scope.state_mapping[id(seed_generator.state)] = state
+    with scope:
+        result = draw()
+    return result, scope.get_current_value(seed_generator.state)

@@ -1,0 +1,289 @@
+"""Train a preset or a registered model and record how: the work behind `artifex-keras train`.
+
+`train_preset` writes a preset whose `metadata.json` says what ran (the
+command line or Python call), with which settings, versions and device, how
+long it took and what it measured on held-out data, so a Python user gets
+the same record as the command line.
+
+Example:
+```python
+import artifex_keras as ak
+run = ak.train_preset("vae", "runs/vae_digits", data="digits", epochs=30,
+                      overrides={"latent_dim": 8, "hidden_dims": (128,)})
+run.metrics["neg_elbo_nats"], run.directory
+gan_run = ak.train_preset("my_gan_preset/", "runs/gan", learning_rate={"generator": 1e-4})
+```
+"""
+
+import dataclasses
+import difflib
+import importlib
+import json
+import os
+import pathlib
+import platform
+import shlex
+import sys
+import time
+
+import keras
+import numpy as np
+
+import artifex_keras
+from artifex_keras import data as datasets
+from artifex_keras import presets
+from artifex_keras import registry
+from artifex_keras import validation
+from artifex_keras.backend import device_name
+from artifex_keras.backend import seed_everything
+from artifex_keras.callbacks import SampleGrid
+from artifex_keras.callbacks import save_samples
+from artifex_keras.evaluation import available_metrics
+from artifex_keras.evaluation import data_scale
+from artifex_keras.evaluation import evaluate_model
+
+# Used when neither the caller nor the preset's metadata.json "training" section sets them.
+TRAINING_DEFAULTS = {"data": "fashion_mnist", "epochs": 10, "batch_size": 128}
+SAMPLES_FILE = "samples.png"
+METRICS_FILE = "metrics.json"
+SAMPLES_DIR = "samples"
+# Held-out metrics training records: likelihoods, or accuracy for classifiers. The sample
+# metrics are left to `evaluate` (they need the dataset's feature-extractor preset).
+TRAIN_METRICS = ("log_prob", "elbo", "nll", "predict_proba")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingRun:
+    """What `train_preset` made: the trained model, its preset directory, held-out metrics and metadata."""
+
+    model: keras.Model
+    directory: pathlib.Path
+    metrics: dict
+    metadata: dict
+
+
+def train_preset(
+    source,
+    output,
+    *,
+    data=None,
+    epochs=None,
+    batch_size=None,
+    learning_rate=None,
+    overrides=None,
+    seed=0,
+    limit=None,
+    resume=False,
+    sample_every=None,
+    iwae_samples=None,
+    backup_dir=None,
+    description=None,
+    command=None,
+    verbose="auto",
+):
+    """Train a preset's architecture (or a registered model) and save it as a preset with its provenance.
+
+    Args:
+        source: a shipped preset name, a preset directory, or a registered
+            model name (see `list_models()`).
+        output: the preset directory to write (config, metadata, weights,
+            `samples.png` for generative models, `metrics.json`).
+        data: dataset name for `artifex_keras.data.load`; epochs, batch_size:
+            the training loop. Each defaults to the source preset's
+            `metadata.json` "training" section, else `TRAINING_DEFAULTS`.
+        learning_rate: None (the family's default optimizers), a number (every
+            phase), or a dict of numbers by phase name (other phases keep
+            their default); the phases' default optimizers are used with
+            these learning rates.
+        overrides: config fields to change (`{"latent_dim": 8}`).
+        seed: seed of Keras' global random state and of the sample grids.
+        limit: train on the first `limit` examples only.
+        resume: start from the preset's trained weights.
+        sample_every: also save a sample grid every N epochs to `output/samples/`.
+        iwae_samples: importance samples of the held-out IWAE bound.
+        backup_dir: a `keras.callbacks.BackupAndRestore` directory: an
+            interrupted run started again with the same arguments continues
+            from its last finished epoch.
+        description: one line for the metadata (default: the source's).
+        command: the command recorded as having run (default: this
+            process's command line).
+        verbose: `fit`'s verbosity ("auto": a progress bar on a terminal,
+            one line per epoch otherwise).
+
+    Returns:
+        a `TrainingRun`.
+    """
+    owner = "train_preset"
+    kind, cls, source_dir = resolve_source(source)
+    source_metadata = presets.preset_metadata(source_dir) if source_dir is not None else {}
+    overrides = dict(overrides or {})
+    if resume and (source_dir is None or not (source_dir / presets.WEIGHTS_FILE).is_file()):
+        raise ValueError(
+            f"{owner}: `resume` needs a preset with trained weights ({presets.WEIGHTS_FILE}), got {source!r}"
+        )
+    recorded = source_metadata.get("training", {})
+    given = {"data": data, "epochs": epochs, "batch_size": batch_size}
+    settings = {key: given[key] if given[key] is not None else recorded.get(key, default)
+                for key, default in TRAINING_DEFAULTS.items()}  # fmt: skip
+    settings["epochs"] = validation.check_positive_int(owner, "epochs", settings["epochs"])
+    settings["batch_size"] = validation.check_positive_int(owner, "batch_size", settings["batch_size"])
+    seed = validation.check_non_negative_int(owner, "seed", seed)
+    seed_everything(seed)
+
+    data_shape = tuple(datasets.load(settings["data"], split="train", limit=1, with_labels=False).shape[1:])
+    if kind == "model" and "input_shape" not in overrides:
+        overrides["input_shape"] = data_shape
+    model = presets.load_preset(source_dir, load_weights=resume, **overrides) if kind == "preset" else cls(**overrides)
+    if tuple(model.data_shape) != data_shape:
+        raise ValueError(
+            f"{owner}: {source!r} takes examples of shape {tuple(model.data_shape)}, but data {settings['data']!r} "
+            f"has shape {data_shape}; pick matching data or override input_shape={list(data_shape)}"
+        )
+    x, y = datasets.load(settings["data"], split="train", scale=data_scale(model), limit=limit)
+    y = y if model.label_spec() is not None else None
+
+    output = pathlib.Path(output)
+    optimizers = optimizers_with_learning_rates(model, learning_rate, owner=owner)
+    model.compile(optimizer=optimizers if len(optimizers) > 1 else next(iter(optimizers.values())))
+    callbacks = []
+    if sample_every is not None:
+        if not callable(getattr(model, "generate", None)):
+            raise ValueError(f"{owner}: `sample_every` needs a generative model, got a {type(model).__name__}")
+        callbacks.append(SampleGrid(output / SAMPLES_DIR, every_n_epochs=sample_every, seed=seed))
+    if backup_dir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    start = time.perf_counter()
+    model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose, callbacks=callbacks)
+    train_seconds = time.perf_counter() - start
+    timing = {
+        "train_seconds": round(train_seconds, 3),
+        "seconds_per_epoch": round(train_seconds / settings["epochs"], 3),
+    }
+
+    metrics = {}
+    if any(capability in TRAIN_METRICS for capability in available_metrics(model)):
+        metrics = evaluate_model(
+            model, data=settings["data"], split="test", iwae_samples=iwae_samples, capabilities=TRAIN_METRICS
+        )
+    learning_rates = {name: _learning_rate(optimizer) for name, optimizer in optimizers.items()}
+    training = {**settings, "learning_rates": learning_rates, "seed": seed, "limit": limit}
+    if resume:
+        training["resumed_from"] = str(source_dir)
+    description = description or source_metadata.get("description") or (
+        f"{type(model).__name__} trained on {settings['data']} for {settings['epochs']} epochs with artifex-keras"
+    )
+    metadata = {
+        "description": description,
+        "family": model.family,
+        "training": training,
+        "command": command or invocation(),
+        **environment(),
+        "trained_on": device_name(),
+        **timing,
+        "metrics": metrics,
+    }
+    model.save_to_preset(output, metadata=metadata)
+    if callable(getattr(model, "generate", None)):
+        save_samples(model, output / SAMPLES_FILE, seed=seed)
+    (output / METRICS_FILE).write_text(_json({**metrics, **timing}))
+    return TrainingRun(model=model, directory=output, metrics=metrics, metadata=presets.preset_metadata(output))
+
+
+def environment():
+    """The backend and the versions that matter for reproducing a run."""
+    backend = keras.backend.backend()
+    return {
+        "backend": backend,
+        "versions": {
+            "artifex_keras": artifex_keras.__version__,
+            "keras": keras.__version__,
+            "python": platform.python_version(),
+            backend: importlib.import_module(backend).__version__,
+        },
+    }
+
+
+def invocation(argv=None):
+    """This process's command line as a user would type it again.
+
+    `artifex-keras ...` for the installed command, `python -m artifex_keras
+    ...` for the module, `python SCRIPT ...` otherwise; `KERAS_BACKEND` is
+    prefixed when it is set.
+    """
+    argv = sys.argv if argv is None else argv
+    program = pathlib.Path(argv[0]).name if argv else "python"
+    if program == "artifex-keras":
+        words = ["artifex-keras", *argv[1:]]
+    elif pathlib.Path(argv[0]).as_posix().endswith("artifex_keras/__main__.py"):
+        words = ["python", "-m", "artifex_keras", *argv[1:]]
+    else:
+        words = ["python", *argv]
+    backend = os.environ.get("KERAS_BACKEND")
+    return (f"KERAS_BACKEND={backend} " if backend else "") + shlex.join(words)
+
+
+def resolve_source(source, allow_models=True):
+    """`("preset", class, directory)` for a preset, or `("model", class, None)` for a registered model name.
+
+    Unknown names fail with the close matches among shipped presets (and
+    model names when `allow_models`).
+    """
+    text = str(source)
+    shipped = presets.list_presets()
+    if text in shipped or text.startswith(("hf://", "kaggle://")) or pathlib.Path(text).expanduser().is_dir():
+        directory = presets.resolve_preset(text)
+        return "preset", presets.preset_class(directory), directory
+    models = registry.list_models()
+    if text in models:
+        if allow_models:
+            return "model", registry.get_model_class(text), None
+        raise ValueError(
+            f"{text!r} is a model name, not a trained preset; train it first (`artifex-keras train {text}`) "
+            "and pass the output directory"
+        )
+    candidates = shipped + (models if allow_models else [])
+    close = difflib.get_close_matches(text, candidates, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    available = f"shipped presets: {', '.join(shipped) or '(none)'}" + (
+        f"; models: {', '.join(models)}" if allow_models else ""
+    )
+    what = "preset or model" if allow_models else "preset"
+    raise ValueError(f"unknown {what} {text!r}.{hint} Expected a preset directory or one of the {available}")
+
+
+def optimizers_with_learning_rates(model, learning_rate, owner="optimizers_with_learning_rates"):
+    """The model's `default_optimizers()` with `learning_rate` applied: None, a number, or a dict by phase name.
+
+    Example:
+    ```python
+    gan.compile(optimizer=optimizers_with_learning_rates(gan, {"generator": 1e-4}))
+    ```
+    """
+    optimizers = model.default_optimizers()
+    if learning_rate is None:
+        return optimizers
+    rates = learning_rate if isinstance(learning_rate, dict) else {name: learning_rate for name in optimizers}
+    unknown = sorted(set(rates) - set(optimizers))
+    if unknown:
+        raise ValueError(
+            f"{owner}: `learning_rate` keys must be phase names of {type(model).__name__} "
+            f"({', '.join(optimizers)}), got {unknown[0]!r}"
+        )
+    for name, rate in rates.items():
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not np.isfinite(rate) or rate <= 0:
+            raise ValueError(f"{owner}: the learning rate of phase {name!r} must be a positive number, got {rate!r}")
+        config = optimizers[name].get_config()
+        optimizers[name] = type(optimizers[name]).from_config({**config, "learning_rate": float(rate)})
+    return optimizers
+
+
+def _learning_rate(optimizer):
+    """The optimizer's learning rate as written (7 significant digits undo the float32 round trip), or its schedule."""
+    rate = optimizer.get_config()["learning_rate"]
+    return float(f"{rate:.7g}") if isinstance(rate, (int, float, np.floating)) else rate
+
+
+def _json(values):
+    return json.dumps(values, indent=2) + "\n"
