@@ -22,6 +22,7 @@ import tempfile
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+import keras
 import numpy as np
 
 import artifex_keras as ak
@@ -90,6 +91,8 @@ cvae.compile()
 cvae.fit(x_train, y_train, epochs=EPOCHS, batch_size=128, verbose=2)
 sneakers = cvae.generate(8, labels=np.full(8, 7), seed=0)
 print("class-7 samples", sneakers.shape)
+# The model says what it conditions on; tools that draw from any model use that.
+print(cvae.condition_spec(), cvae.example_conditions(4))
 
 # ## VQ-VAE
 #
@@ -108,6 +111,26 @@ vqvae = ak.models.VQVAE(
 vqvae.compile()
 vqvae.fit(x_train, epochs=EPOCHS, batch_size=128, verbose=2)
 print("codes", vqvae.encode(x_test[:4]).shape, "-ELBO", -vqvae.elbo(x_test[:500]).mean())
+
+# The prior draws each code with a **sampler**: by default `RandomSampler()` (the
+# prior's own distribution). Sharper or more conservative samples come from other
+# token samplers, passed as objects, names or config dicts:
+
+sharp = vqvae.generate(16, seed=0, sampler=ak.samplers.TopKSampler(k=4, temperature=0.8))
+greedy = vqvae.generate(16, seed=0, sampler="greedy")          # the most likely code at each step
+nucleus = vqvae.generate(16, seed=0, sampler={"class_name": "top_p", "config": {"p": 0.9}})
+print("samples with top-k, greedy and top-p:", sharp.shape, greedy.shape, nucleus.shape)
+
+# ## Saving and resuming
+#
+# A `.keras` file holds the weights, the optimizer's state and the random state, so
+# training resumed from it continues exactly where it stopped (for long runs,
+# `keras.callbacks.BackupAndRestore` does this after every epoch).
+
+with tempfile.TemporaryDirectory() as directory:
+    vae.save(os.path.join(directory, "vae.keras"))
+    resumed = keras.saving.load_model(os.path.join(directory, "vae.keras"))
+    resumed.fit(x_train, epochs=1, batch_size=128, verbose=2)
 
 # ## Presets
 #

@@ -7,12 +7,18 @@ from PIL import Image
 from artifex_keras.callbacks import SampleGrid
 from artifex_keras.callbacks import save_samples
 from artifex_keras.images import PADDING
+from artifex_keras.images import save_image_grid
 from artifex_keras.models import VAE
+from artifex_keras.models import VQVAE
 from artifex_keras.models import ConditionalVAE
 from artifex_keras.models import ImageClassifier
+from artifex_keras.samplers import GreedySampler
 from tests.checks import digits
 
 TINY = {"input_shape": (8, 8, 1), "latent_dim": 2, "hidden_dims": (16,), "seed": 0}
+VQ_TINY = dict(
+    input_shape=(8, 8, 1), hidden_dims=(8, 16), num_embeddings=8, embedding_dim=4, prior_filters=8, prior_layers=2
+)
 
 
 def _tiles(path, tile):
@@ -54,3 +60,15 @@ def test_bad_arguments_and_models_get_clear_errors(tmp_path):
     x, y = digits(32, with_labels=True)
     with pytest.raises(ValueError, match="SampleGrid: ImageClassifier does not generate samples"):
         classifier.fit(x, y, epochs=1, verbose=0, callbacks=[SampleGrid(tmp_path)])
+
+
+def test_sample_grids_draw_with_the_given_sampler(tmp_path):
+    model = VQVAE(**VQ_TINY)
+    greedy = save_samples(model, tmp_path / "greedy.png", num_samples=4, columns=2, sampler="greedy")
+    expected = save_image_grid(model.generate(4, seed=0, sampler=GreedySampler()), tmp_path / "expected.png", columns=2)
+    np.testing.assert_array_equal(np.asarray(Image.open(greedy)), np.asarray(Image.open(expected)))
+    callback = SampleGrid(tmp_path / "grids", num_samples=4, columns=2, sampler={"class_name": "greedy"})
+    model.fit(digits(32), epochs=1, batch_size=32, verbose=0, callbacks=[callback])
+    assert callback.sampler == GreedySampler() and callback.paths[0].is_file()
+    with pytest.raises(ValueError, match="VAE.generate: VAE draws its samples directly and takes no `sampler`"):
+        save_samples(VAE(**TINY), tmp_path / "x.png", sampler="greedy")

@@ -4,7 +4,9 @@ import contextlib
 import io
 import json
 import math
+import os
 import runpy
+import subprocess
 import sys
 
 import keras
@@ -265,3 +267,24 @@ def test_python_dash_m_runs_the_command(monkeypatch, capsys):
         runpy.run_module("artifex_keras", run_name="__main__")
     assert stop.value.code == 0
     assert "vae" in capsys.readouterr().out
+
+
+def test_sample_with_a_sampler_and_its_settings(tmp_path):
+    code, out, err = run(["sample", "vqvae_fashion_mnist", "-n", "4", "--sampler", "top_k", "--set", "k=3",
+                          "--output", str(tmp_path / "top_k.png")])  # fmt: skip
+    assert code == 0, err
+    with Image.open(tmp_path / "top_k.png") as image:
+        assert image.size == (2 * tile_pixels(28) + 2, 2 * tile_pixels(28) + 2)
+    code, _, err = run(["sample", "vqvae_fashion_mnist", "-n", "2", "--sampler", "top_k", "--set", "kk=3",
+                        "--output", str(tmp_path / "x.png")])  # fmt: skip
+    assert code == 2 and "--sampler top_k:" in err and "kk" in err
+
+
+def test_the_command_prints_no_tensorflow_start_up_lines(tmp_path):
+    # Keras imports TensorFlow to serialise a preset even on JAX or PyTorch; its C++ start-up log must not show.
+    argv = [sys.executable, "-m", "artifex_keras", *TRAIN_ARGS, "--limit", "64", "--output", str(tmp_path / "vae")]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TF_")}
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for line in ("oneDNN", "absl::InitializeLog", "cpu_feature_guard"):
+        assert line not in result.stderr + result.stdout

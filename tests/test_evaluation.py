@@ -8,6 +8,7 @@ import pytest
 
 from artifex_keras import data
 from artifex_keras import evaluation
+from artifex_keras import samplers
 from artifex_keras.conditioning import ClassLabels
 from artifex_keras.evaluation import available_metrics
 from artifex_keras.evaluation import evaluate_model
@@ -15,8 +16,11 @@ from artifex_keras.metrics import feature_extractor
 from artifex_keras.metrics import sample_quality
 from artifex_keras.metrics.generated import generated_batches
 from artifex_keras.models import VAE
+from artifex_keras.models import VQVAE
 from artifex_keras.models import ConditionalVAE
 from artifex_keras.models import ImageClassifier
+from artifex_keras.samplers import GreedySampler
+from artifex_keras.samplers import RandomSampler
 
 TINY = {"input_shape": (8, 8, 1), "latent_dim": 2, "hidden_dims": (16,), "seed": 0}
 SAMPLE_METRICS = ["fd", "kid", "kid_std_error", "precision", "recall", "density", "coverage"]
@@ -258,3 +262,18 @@ def test_classifiers_get_their_accuracy():
     result = evaluate_model(model, data="digits")
     assert list(result) == ["data", "split", "num_examples", "accuracy", "seconds"]
     assert result["accuracy"] > 0.9
+
+
+def test_the_sampler_reaches_generate_and_is_recorded():
+    model = VQVAE(input_shape=(8, 8, 1), hidden_dims=(8, 16), num_embeddings=8, embedding_dim=4, prior_filters=8,
+                  prior_layers=2)  # fmt: skip
+    seen = []
+    generate = model.generate
+    model.generate = lambda n, seed=None, **kwargs: seen.append(kwargs.get("sampler")) or generate(n, seed, **kwargs)
+    result = evaluate_model(model, data="digits", limit=20, capabilities=["generate"], sampler="greedy")
+    assert seen and all(sampler == GreedySampler() for sampler in seen)
+    assert result["sampler"] == samplers.serialize(GreedySampler())
+    default = evaluate_model(model, data="digits", limit=20, capabilities=["generate"])
+    assert default["sampler"] == samplers.serialize(RandomSampler())
+    with pytest.raises(ValueError, match="evaluate_model: VAE draws its samples directly and takes no `sampler`"):
+        evaluate_model(VAE(**TINY), data="digits", limit=20, capabilities=["generate"], sampler="greedy")

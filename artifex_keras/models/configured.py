@@ -12,11 +12,14 @@ from artifex_keras.distribution import check_batches_split_evenly
 
 
 class ConfiguredModel(StateRecovery, keras.Model):
-    """Config resolution, `get_config`/`from_config` and presets, shared by every model we ship.
+    """Config resolution, `get_config`/`from_config`, presets and compiled calls, shared by every model we ship.
 
     A subclass sets `config_class` (a `Config` dataclass) and calls
     `self._resolve_config(config, kwargs)` first in `__init__`; its Keras
     config is then its own fields plus `name`, `trainable` and `dtype`.
+    Its NumPy-facing methods run through `compiled_function`/`map_compiled`,
+    and its `.keras` files and checkpoints also hold the seed generators'
+    states, so a resumed run draws what an uninterrupted one would.
 
     Example:
     ```python

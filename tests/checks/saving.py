@@ -72,11 +72,7 @@ def check_resume(make_model, train_data, tmp_path, batch_size=32, atol=1e-6):
     """
     x, y = fit_arguments(train_data)
     fit = dict(batch_size=batch_size, shuffle=False, verbose=0)
-    straight = make_model()
-    initial = straight.get_weights()
-    straight.compile()
-    straight.fit(x, y, epochs=2, **fit)
-
+    initial, straight = _two_epochs(make_model, x, y, fit)
     first = make_model()
     first.set_weights(initial)
     first.compile()
@@ -88,6 +84,15 @@ def check_resume(make_model, train_data, tmp_path, batch_size=32, atol=1e-6):
     assert_same_state(model_state(resumed), model_state(straight), atol)
 
 
+def _two_epochs(make_model, x, y, fit):
+    """`(initial weights, model)` of an uninterrupted two-epoch run: the reference of a resumed one."""
+    model = make_model()
+    initial = model.get_weights()
+    model.compile()
+    model.fit(x, y, epochs=2, **fit)
+    return initial, model
+
+
 class _StopAfterFirstEpoch(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         raise KeyboardInterrupt("stopped on purpose")
@@ -97,11 +102,7 @@ def check_backup_and_restore(make_model, train_data, tmp_path, batch_size=32, at
     """A run stopped after its first epoch and started again with `BackupAndRestore` ends as an uninterrupted one."""
     x, y = fit_arguments(train_data)
     fit = dict(batch_size=batch_size, shuffle=False, verbose=0)
-    straight = make_model()
-    initial = straight.get_weights()
-    straight.compile()
-    straight.fit(x, y, epochs=2, **fit)
-
+    initial, straight = _two_epochs(make_model, x, y, fit)
     backup = str(tmp_path / "backup")
     stopped = make_model()
     stopped.set_weights(initial)

@@ -4,6 +4,7 @@ import pytest
 from keras import ops
 
 from artifex_keras.layers import MaskedConv2D
+from tests.checks.layers import check_layer
 
 SIZE = 5
 
@@ -52,15 +53,10 @@ def test_same_padding_and_activation():
     assert y.min() >= 0.0
 
 
-def test_get_config_round_trip():
+def test_layer_checks(tmp_path):
     layer = MaskedConv2D(4, 3, mask_type="A", activation="relu", use_bias=False, name="masked")
     x = np.random.default_rng(2).normal(size=(1, SIZE, SIZE, 2)).astype("float32")
-    expected = outputs(layer, x)
-    config = layer.get_config()
-    restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
-    assert type(restored) is MaskedConv2D and restored.get_config() == config
-    restored.set_weights(layer.get_weights())
-    np.testing.assert_allclose(outputs(restored, x), expected, atol=1e-6)
+    check_layer(layer, x, expected_output_shape=(1, SIZE, SIZE, 4), tmp_path=tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from keras import ops
 
 from artifex_keras.backend import input_gradient
 from artifex_keras.layers import VectorQuantizer
+from tests.checks.layers import check_layer
 
 CODEBOOK = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], dtype="float32")
 
@@ -25,6 +26,12 @@ def numpy(tensor):
 def nearest(z):
     distances = ((z.reshape(-1, 1, 2) - CODEBOOK[None]) ** 2).sum(-1)
     return distances.argmin(-1).reshape(z.shape[:-1])
+
+
+def test_layer_checks(tmp_path):
+    z = np.random.default_rng(3).normal(size=(2, 3, 3, 2)).astype("float32")
+    expected = {"quantized": (2, 3, 3, 2), "indices": (2, 3, 3), "loss": (), "perplexity": ()}
+    check_layer(quantizer(ema=True), z, expected_output_shape=expected, tmp_path=tmp_path)
 
 
 def test_quantizes_to_nearest_code():

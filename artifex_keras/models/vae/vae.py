@@ -1,7 +1,6 @@
 """Variational autoencoder with a Gaussian latent."""
 
 import dataclasses
-import functools
 import math
 
 import keras
@@ -137,12 +136,12 @@ class VAE(GenerativeModel):
             z = ops.concatenate([z, ops.cast(condition, z.dtype)], axis=-1)
         return ops.cast(self.decoder(z, training=training), "float32")
 
-    def log_likelihood(self, x, output):
-        """`log p(x | z)` per example from the decoder output."""
+    def log_likelihood(self, x, output, batch_axes=1):
+        """`log p(x | z)` per example from the decoder output (`batch_axes=2` for `(samples, batch, ...)`)."""
         if self.config.likelihood == "bernoulli":
-            return losses.bernoulli_log_likelihood(x, output)
+            return losses.bernoulli_log_likelihood(x, output, batch_axes)
         log_scale = ops.cast(self.decoder_log_scale, "float32")
-        return losses.gaussian_log_likelihood(x, output, log_scale)
+        return losses.gaussian_log_likelihood(x, output, log_scale, batch_axes)
 
     def output_mean(self, output):
         """Mean of `p(x | z)` from the decoder output."""
@@ -277,37 +276,45 @@ class VAE(GenerativeModel):
         """`log (1/k) sum_i p(x, z_i) / q(z_i | x)`, accumulated over chunks of `chunk` samples in a loop.
 
         All the noise is drawn before the loop (the loop body holds no random
-        state); the last chunk's samples past `k` get zero weight.
+        state); the last chunk's samples past `k` get zero weight. Samples and
+        examples stay separate axes `(chunk, batch, ...)`, so the data
+        broadcast against the decoder's outputs instead of being copied.
         """
         batch = ops.shape(x)[0]
+        latent_dim = self.config.latent_dim
         chunks = math.ceil(num_samples / chunk)
         mean, log_var = self.posterior(x, condition)
-        tile = functools.partial(_tile, count=chunk)
-        mean, log_var = tile(mean), tile(log_var)
-        x, condition = tile(x), None if condition is None else tile(condition)
-        noise = keras.random.normal((chunks, chunk * batch, self.config.latent_dim), seed=generator)
+        condition = None if condition is None else _tile(condition, chunk)
+        noise = keras.random.normal((chunks, chunk, batch, latent_dim), seed=generator)
         offsets = ops.arange(chunk, dtype="int32")
 
         def step(index, running):
             z = mean + ops.exp(0.5 * log_var) * ops.take(noise, index, axis=0)
+            output = self.decoder_output(ops.reshape(z, (chunk * batch, latent_dim)), condition)
+            output = ops.reshape(output, (chunk, batch, *self.data_shape))
             log_w = (
-                self.log_likelihood(x, self.decoder_output(z, condition))
-                + losses.standard_normal_log_prob(z)
-                - losses.diagonal_normal_log_prob(z, mean, log_var)
+                self.log_likelihood(x[None], output, batch_axes=2)
+                + losses.standard_normal_log_prob(z, batch_axes=2)
+                - losses.diagonal_normal_log_prob(z, mean, log_var, batch_axes=2)
             )
-            log_w = ops.reshape(log_w, (chunk, batch))
             valid = (index * chunk + offsets) < num_samples
             log_w = ops.where(valid[:, None], log_w, -np.inf)
             return ops.logaddexp(running, ops.logsumexp(log_w, axis=0))
 
-        running = ops.fori_loop(0, chunks, step, ops.full((batch,), -np.inf, dtype="float32"))
+        start = ops.full((batch,), -np.inf, dtype="float32")
+        running = step(0, start) if chunks == 1 else ops.fori_loop(0, chunks, step, start)
         return running - np.log(num_samples)
 
 
-# Rows (examples times importance samples) per decoder pass of `nll`.
-IWAE_ROWS = 16384
+# Rows (examples times importance samples) per decoder pass of `nll`: small enough to stay in the
+# CPU caches (measured fastest on JAX, TensorFlow and PyTorch), large enough for efficient matmuls.
+IWAE_ROWS = 2048
 
 
 def _tile(tensor, count):
-    """`count` copies of a batch stacked along the batch axis: `(count * batch, ...)`, copy-major."""
-    return ops.reshape(ops.repeat(ops.expand_dims(tensor, 0), count, axis=0), (-1,) + tuple(tensor.shape[1:]))
+    """`count` copies of a batch stacked along the batch axis: `(count * batch, ...)`, copy-major.
+
+    A broadcast, not a repeat: compilers fuse it into its consumers instead of writing the copies.
+    """
+    shape = tuple(tensor.shape)
+    return ops.reshape(ops.broadcast_to(ops.expand_dims(tensor, 0), (count, *shape)), (count * shape[0], *shape[1:]))

@@ -123,8 +123,9 @@ def test_shipped_presets_record_how_they_were_trained_and_reach_their_target(nam
     assert {"artifex_keras", "keras", "jax"} <= set(metadata["versions"])
     assert metadata["metrics"]["split"] == "test" and metadata["metrics"]["accuracy"] >= target
     assert (presets.resolve_preset(name) / presets.WEIGHTS_FILE).stat().st_size < 1_000_000
-    if dataset == "digits":  # small enough to re-measure on every backend
-        x, y = ak.data.load("digits", split="test")
-        model = ImageClassifier.from_preset(name)
-        accuracy = float(np.mean(model.predict_proba(x).argmax(axis=1) == y))
-        assert abs(accuracy - metadata["metrics"]["accuracy"]) <= 1.5 / len(y)
+    # Re-measured on the whole test split; convolutions round differently on each backend, which may
+    # flip a prediction or two.
+    x, y = ak.data.load(dataset, split="test")
+    model = ImageClassifier.from_preset(name)
+    accuracy = float(np.mean(model.predict_proba(x).argmax(axis=1) == y))
+    assert abs(accuracy - metadata["metrics"]["accuracy"]) <= 2.5 / len(y)

@@ -5,6 +5,10 @@ import pytest
 import artifex_keras as ak
 from artifex_keras.models import VQVAE
 from artifex_keras.models import VQVAEConfig
+from artifex_keras.samplers import GreedySampler
+from artifex_keras.samplers import Sampler
+from artifex_keras.samplers import TopKSampler
+from artifex_keras.samplers import TopPSampler
 from tests.checks import digits
 from tests.checks import run_model_checks
 
@@ -110,6 +114,38 @@ def test_sample_frequencies_match_the_prior_softmax():
     codes = numpy(model.sample_codes(1000, keras.random.SeedGenerator(3)))
     frequencies = np.bincount(codes.reshape(-1), minlength=8) / codes.size
     np.testing.assert_allclose(frequencies, probs, atol=0.03)
+
+
+def test_samplers_shape_the_prior_draws():
+    model = VQVAE(**TINY)
+    probs = np.array([0.5, 0.3, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0])
+    set_prior_output(model, np.log(np.maximum(probs, 1e-12)))
+
+    def codes(sampler):
+        return numpy(model.sample_codes(1000, keras.random.SeedGenerator(3), sampler)).reshape(-1)
+
+    renormalised = np.array([0.625, 0.375, 0, 0, 0, 0, 0, 0])
+    for sampler in (TopKSampler(k=2), TopPSampler(p=0.6)):
+        np.testing.assert_allclose(np.bincount(codes(sampler), minlength=8) / 4000, renormalised, atol=0.03)
+    np.testing.assert_array_equal(codes(GreedySampler()), 0)
+    # Through generate: greedy draws are the same whatever the seed.
+    greedy = model.generate(3, seed=1, sampler="greedy")
+    np.testing.assert_array_equal(model.generate(3, seed=2, sampler="greedy"), greedy)
+
+
+def test_samplers_are_checked_against_the_model():
+    model = VQVAE(**TINY)
+    with pytest.raises(ValueError, match=r"VQVAE.generate: TopKSampler `k` must be at most the number of categories "
+                                         r"\(8\), got 9"):  # fmt: skip
+        model.generate(2, sampler=TopKSampler(k=9))
+
+    class Other(Sampler):
+        pass
+
+    with pytest.raises(ValueError, match="VQVAE.generate: `sampler` must be a TokenSampler for VQVAE, got Other()"):
+        model.generate(2, sampler=Other())
+    with pytest.raises(ValueError, match="VQVAE.generate: `sampler` is not a sampler: samplers.get: unknown sampler"):
+        model.generate(2, sampler="nucleus")
 
 
 def test_sampling_is_autoregressive_in_raster_order():
