@@ -41,8 +41,10 @@ def test_preset_reproduces_its_recorded_evaluation(name):
     result = ak.evaluate_model(model, data="fashion_mnist", iwae_samples=iwae, capabilities=capabilities)
     if "nll" in capabilities:
         check_preset_metric(name, result["iwae_nll_nats"], "iwae_nll_nats", rtol=2e-3)
-    # Random streams differ between backends: the sample metrics agree to their sampling noise.
+    # Random streams differ between backends: the sample metrics agree to their sampling noise. Measured
+    # on vae_fashion_mnist over seeds 0-3 (JAX): FD 5.55-5.63, precision 0.68-0.69, density 0.56,
+    # coverage 0.34-0.35, but recall 0.125-0.161 (a k-NN radius estimate over the samples, heavy-tailed).
     np.testing.assert_allclose(result["fd"], recorded["fd"], rtol=0.05)
     np.testing.assert_allclose(result["kid"], recorded["kid"], atol=5 * recorded["kid_std_error"])
-    for key in ("precision", "recall", "density", "coverage"):
-        np.testing.assert_allclose(result[key], recorded[key], atol=0.02, err_msg=key)
+    for key, tolerance in (("precision", 0.02), ("recall", 0.05), ("density", 0.02), ("coverage", 0.02)):
+        np.testing.assert_allclose(result[key], recorded[key], atol=tolerance, err_msg=key)
