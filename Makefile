@@ -18,6 +18,7 @@ demo: install
 	PYTHON=$(PYTHON) bash scripts/demo.sh
 
 test: install
+	bash scripts/fetch_data.sh
 	PYTHON=$(PYTHON) bash scripts/test.sh
 
 clean:
