@@ -45,10 +45,12 @@ def _fall_back_to_an_installed_backend():
 _fall_back_to_an_installed_backend()
 
 _SUBMODULES = (
+    "bijectors",
     "callbacks",
     "conditioning",
     "data",
     "distribution",
+    "ema",
     "layers",
     "losses",
     "metrics",
@@ -57,6 +59,7 @@ _SUBMODULES = (
     "presets",
     "registry",
     "samplers",
+    "tokenizers",
     "training",
 )
 _ATTRIBUTES = {

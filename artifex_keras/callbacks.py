@@ -18,11 +18,15 @@ import numpy as np
 from artifex_keras import samplers
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
+from artifex_keras.images import MAX_POINT_FEATURES
 from artifex_keras.images import display_range
 from artifex_keras.images import save_image_grid
+from artifex_keras.images import save_point_density
 
 GRID_COLUMNS = 8
 GRID_SAMPLES = 64
+# Points drawn for the density picture of a model of vectors.
+POINT_SAMPLES = 4096
 
 
 def save_samples(model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, seed=0, sampler=None):
@@ -32,14 +36,21 @@ def save_samples(model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, se
     class-conditional ones draw `columns` samples of every class
     (`num_samples` is then ignored); other conditional models draw from
     `model.example_conditions(num_samples)`. Images are mapped from the
-    model's `data_range`.
+    model's `data_range`. Models of vectors draw `POINT_SAMPLES` points and
+    save their 2-D histogram (the first two coordinates) instead; models of
+    sequences (vectors longer than `MAX_POINT_FEATURES`: audio, say) save nothing.
 
     Returns:
-        the path written.
+        the path written, or None.
     """
     owner = "save_samples"
     columns = validation.check_positive_int(owner, "columns", columns)
     spec = model.condition_spec()
+    if len(tuple(model.data_shape)) == 1:
+        if model.data_shape[0] > MAX_POINT_FEATURES:
+            return None
+        points = model.generate(POINT_SAMPLES, seed=seed, sampler=sampler, **model.example_conditions(POINT_SAMPLES))
+        return save_point_density(points, path, extent=model.data_range)
     if isinstance(spec, ClassLabels):
         conditions = {spec.argument: np.repeat(np.arange(spec.num_classes), columns)}
         num_samples = len(conditions[spec.argument])

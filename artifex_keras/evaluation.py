@@ -44,7 +44,11 @@ from artifex_keras import data as datasets
 from artifex_keras import samplers
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
+from artifex_keras.images import MAX_POINT_FEATURES
 from artifex_keras.metrics import cas as cas_metric
+from artifex_keras.metrics.distances import energy_distance
+from artifex_keras.metrics.distances import mmd
+from artifex_keras.metrics.distances import sliced_wasserstein
 from artifex_keras.metrics.extractors import default_extractor
 from artifex_keras.metrics.extractors import feature_extractor
 from artifex_keras.metrics.generated import GENERATION_BLOCK
@@ -59,6 +63,8 @@ from artifex_keras.metrics.sample_quality import sample_quality
 # 10000-image test split within minutes on a CPU.
 DEFAULT_IWAE_SAMPLES = 100
 DEFAULT_BATCH_SIZE = 256
+# Most samples the point metrics (pairwise distances) compare.
+POINT_SAMPLES = 5000
 # Real features and floors already computed in this process (see the module docstring).
 _REAL_FEATURES = {}
 _FLOORS = {}
@@ -97,8 +103,41 @@ def _exact_nll(model, x, labels, settings):
     }
 
 
+def _point_sample_quality(model, x, labels, settings):
+    """Energy distance, MMD² and sliced Wasserstein distance of samples of a vector model to the split, with floors.
+
+    The floor compares the split with as many examples of the other split.
+    """
+    num_samples = min(settings["num_samples"] or len(x), POINT_SAMPLES)
+    conditions = _generation_conditions(model, labels, num_samples)
+    batches = generated_batches(
+        model, num_samples, seed=settings["seed"], conditions=conditions, sampler=settings["sampler"], images=False
+    )
+    samples = np.concatenate(list(batches))
+    reference = x[:num_samples]
+    other = "test" if settings["split"] == "train" else "train"
+    real = datasets.load(settings["data"], split=other, scale=data_scale(model), with_labels=False, limit=num_samples)
+
+    def distances(points):
+        return {
+            "energy_distance": energy_distance(points, reference),
+            "mmd": mmd(points, reference),
+            "sliced_wasserstein": sliced_wasserstein(points, reference, seed=settings["seed"]),
+        }
+
+    return {
+        **({} if settings["sampler"] is None else {"sampler": samplers.serialize(settings["sampler"])}),
+        "num_samples": num_samples,
+        "seed": settings["seed"],
+        **distances(samples),
+        "floor": {"reference_split": other, "num_examples": int(len(real)), **distances(real)},
+    }
+
+
 def _sample_quality(model, x, labels, settings):
     """FD, KID, precision/recall, density/coverage, IS (and CAS) of `num_samples` samples, with floors."""
+    if len(tuple(model.data_shape)) == 1:
+        return _point_sample_quality(model, x, labels, settings)
     extractor = settings["extractor"]
     reference = _real_features(settings, extractor, settings["split"], settings["limit"])
     num_samples = settings["num_samples"] or len(x)
@@ -166,7 +205,8 @@ METRICS = {
 def available_metrics(model):
     """Capabilities in `METRICS` that `model` has, in `METRICS` order.
 
-    `"generate"` counts only for models of images `(height, width, channels)`.
+    `"generate"` counts for models of images `(height, width, channels)` and of points `(features,)`
+    with at most `MAX_POINT_FEATURES` features.
 
     Example:
     ```python
@@ -177,7 +217,9 @@ def available_metrics(model):
     for capability in METRICS:
         if not callable(getattr(model, capability, None)):
             continue
-        if capability == "generate" and len(tuple(getattr(model, "data_shape", ()))) != 3:
+        shape = tuple(getattr(model, "data_shape", ()))
+        points = len(shape) == 1 and shape[0] <= MAX_POINT_FEATURES
+        if capability == "generate" and not (len(shape) == 3 or points):
             continue
         found.append(capability)
     return found
@@ -219,6 +261,10 @@ def evaluate_model(
     - `elbo`: `neg_elbo_nats` and `neg_elbo_bits_per_dim` (`nats / (D ln 2)`,
       `D` the number of values in one example);
     - `nll`: `iwae_nll_nats`, `iwae_nll_bits_per_dim` with `iwae_num_samples`;
+    - `generate` (point models, `(features,)`): `energy_distance`, `mmd`
+      (RBF, median bandwidths) and `sliced_wasserstein` of at most
+      `POINT_SAMPLES` samples to as many examples of the split, with the same
+      between the two real splits as `floor`;
     - `generate` (image models): `num_samples` samples drawn in blocks of
       `GENERATION_BLOCK` with seeds derived from `seed` (so the values do not
       depend on `batch_size`), mapped to [0, 1] and clipped, measured against
@@ -305,7 +351,8 @@ def evaluate_model(
             f"got {tuple(x.shape[1:])} from dataset {data!r}"
         )
     if "generate" in found:
-        settings["extractor"] = default_extractor(data) if extractor is None else feature_extractor(extractor)
+        if len(tuple(model.data_shape)) == 3:
+            settings["extractor"] = default_extractor(data) if extractor is None else feature_extractor(extractor)
         settings["sampler"] = _sampler(owner, model, sampler)
     labels = y if _ask(model, "label_spec") is not None else None
     result = {"data": data, "split": split, "num_examples": int(len(x))}

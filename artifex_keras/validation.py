@@ -148,6 +148,24 @@ def check_positive_int(owner, argument, value):
     return int(value)
 
 
+def check_positive_number(owner, argument, value):
+    """A finite number above zero, as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{owner}: `{argument}` must be a positive number, got {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{owner}: `{argument}` must be a positive number, got {value!r}")
+    return float(value)
+
+
+def check_non_negative_number(owner, argument, value):
+    """A finite number at or above zero, as a float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{owner}: `{argument}` must be a non-negative number, got {value!r}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{owner}: `{argument}` must be a non-negative number, got {value!r}")
+    return float(value)
+
+
 def check_non_negative_int(owner, argument, value):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{owner}: `{argument}` must be a non-negative int, got {value!r}")

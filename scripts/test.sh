@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lint, then run the test suite once per Keras backend (JAX, TensorFlow, PyTorch).
+# Lint, then run the test suite once per Keras backend (JAX, TensorFlow, PyTorch), on two workers
+# (TEST_WORKERS) so both cores of a small machine compile and run tests.
 set -u
 python=${PYTHON:-.venv/bin/python}
 status=0
@@ -7,6 +8,6 @@ echo "=== ruff check ==="
 "$python" -m ruff check . || status=1
 for backend in ${BACKENDS:-jax tensorflow torch}; do
   echo "=== KERAS_BACKEND=$backend ==="
-  KERAS_BACKEND=$backend "$python" -m pytest -q -p no:cacheprovider "$@" || status=1
+  KERAS_BACKEND=$backend "$python" -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-2}" "$@" || status=1
 done
 exit $status

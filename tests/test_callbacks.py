@@ -4,10 +4,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from artifex_keras.callbacks import POINT_SAMPLES
 from artifex_keras.callbacks import SampleGrid
 from artifex_keras.callbacks import save_samples
 from artifex_keras.images import PADDING
 from artifex_keras.images import save_image_grid
+from artifex_keras.images import save_point_density
+from artifex_keras.models import EBM
 from artifex_keras.models import VAE
 from artifex_keras.models import VQVAE
 from artifex_keras.models import ConditionalVAE
@@ -72,3 +75,10 @@ def test_sample_grids_draw_with_the_given_sampler(tmp_path):
     assert callback.sampler == GreedySampler() and callback.paths[0].is_file()
     with pytest.raises(ValueError, match="VAE.generate: VAE draws its samples directly and takes no `sampler`"):
         save_samples(VAE(**TINY), tmp_path / "x.png", sampler="greedy")
+
+
+def test_models_of_points_save_a_density_picture(tmp_path):
+    model = EBM(input_shape=(2,), hidden_dims=(8,), generate_steps=2, seed=0)
+    path = save_samples(model, tmp_path / "points.png", seed=3)
+    expected = save_point_density(model.generate(POINT_SAMPLES, seed=3), tmp_path / "expected.png")
+    np.testing.assert_array_equal(np.asarray(Image.open(path)), np.asarray(Image.open(expected)))

@@ -12,8 +12,11 @@ from artifex_keras import samplers
 from artifex_keras.conditioning import ClassLabels
 from artifex_keras.evaluation import available_metrics
 from artifex_keras.evaluation import evaluate_model
+from artifex_keras.metrics import energy_distance
 from artifex_keras.metrics import feature_extractor
+from artifex_keras.metrics import mmd
 from artifex_keras.metrics import sample_quality
+from artifex_keras.metrics import sliced_wasserstein
 from artifex_keras.metrics.generated import generated_batches
 from artifex_keras.models import VAE
 from artifex_keras.models import VQVAE
@@ -277,3 +280,36 @@ def test_the_sampler_reaches_generate_and_is_recorded():
     assert default["sampler"] == samplers.serialize(RandomSampler())
     with pytest.raises(ValueError, match="evaluate_model: VAE draws its samples directly and takes no `sampler`"):
         evaluate_model(VAE(**TINY), data="digits", limit=20, capabilities=["generate"], sampler="greedy")
+
+
+class ShiftedPoints:
+    """A 2-D model that replays the train split shifted by `shift` (no randomness), with its draws recorded."""
+
+    family = "test"
+    data_range = None
+    data_shape = (2,)
+
+    def __init__(self, shift):
+        self.points = data.load("eight_gaussians", split="train", with_labels=False, limit=400) + shift
+        self.drawn = 0
+
+    def generate(self, num_samples, seed=None, **kwargs):
+        samples = self.points[self.drawn : self.drawn + num_samples]
+        self.drawn += num_samples
+        return samples
+
+
+def test_point_models_get_sample_distances_with_the_real_floor():
+    assert available_metrics(ShiftedPoints(0.0)) == ["generate"]
+    result = evaluate_model(ShiftedPoints(0.5), data="eight_gaussians", limit=300, num_samples=200)
+    test = data.load("eight_gaussians", split="test", with_labels=False, limit=300)[:200]
+    samples = data.load("eight_gaussians", split="train", with_labels=False, limit=200) + 0.5
+    assert result["num_samples"] == 200
+    assert math.isclose(result["energy_distance"], energy_distance(samples, test), rel_tol=1e-6)
+    assert math.isclose(result["mmd"], mmd(samples, test), rel_tol=1e-6)
+    assert math.isclose(result["sliced_wasserstein"], sliced_wasserstein(samples, test, seed=0), rel_tol=1e-6)
+    # The floor is the same model without the shift: the real train points against the test points.
+    floor = evaluate_model(ShiftedPoints(0.0), data="eight_gaussians", limit=300, num_samples=200)
+    assert result["floor"] == {"reference_split": "train", "num_examples": 200, **{
+        name: floor[name] for name in ("energy_distance", "mmd", "sliced_wasserstein")}}  # fmt: skip
+    assert result["energy_distance"] > 5 * floor["energy_distance"]

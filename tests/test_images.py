@@ -7,6 +7,7 @@ from PIL import Image
 from artifex_keras.images import PAD_VALUE
 from artifex_keras.images import image_grid
 from artifex_keras.images import save_image_grid
+from artifex_keras.images import save_point_density
 
 
 def test_grayscale_grid_geometry_and_tile_placement():
@@ -85,3 +86,15 @@ def test_bad_arguments_are_named(tmp_path):
         save_image_grid(images, tmp_path / "x.png", value_range=(0, 1, 2))
     with pytest.raises(ValueError, match="save_image_grid: `scale` must be a positive int, got 1.5"):
         save_image_grid(images, tmp_path / "x.png", scale=1.5)
+
+
+def test_save_point_density_draws_a_log_histogram_with_y_up(tmp_path):
+    points = np.array([[-0.9, 0.9]] * 9 + [[0.9, -0.9]], dtype="float32")
+    path = save_point_density(points, tmp_path / "points.png", extent=(-1.0, 1.0), pixels=4)
+    picture = np.asarray(Image.open(path))
+    assert picture.shape == (4, 4)
+    # Top left holds 9 points (black), bottom right 1 point (grey: log 2 / log 10 of black), the rest white.
+    assert picture[0, 0] == 0 and picture[3, 3] == round(255 * (1 - np.log(2) / np.log(10)))
+    assert (picture == 255).sum() == 14
+    with pytest.raises(ValueError, match="`points` must have shape \\(N, D\\) with D >= 2"):
+        save_point_density(np.zeros((3, 1)), tmp_path / "bad.png")

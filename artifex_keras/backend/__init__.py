@@ -5,6 +5,7 @@ keeps a model usable when a step fails (JAX); `CompiledFunction` turns a
 function of a model's state into one compiled call (sampling, likelihoods,
 encoders); `input_gradient`
 is the nested-gradient helper (gradient penalties, score matching);
+`value_and_input_gradient` also returns the values (MCMC samplers);
 `device_name()` names the accelerator the backend computes on.
 
 Example:
@@ -27,16 +28,19 @@ if _BACKEND == "jax":
     from artifex_keras.backend.jax import JAXStateRecovery as StateRecovery
     from artifex_keras.backend.jax import device_name
     from artifex_keras.backend.jax import input_gradient
+    from artifex_keras.backend.jax import value_and_input_gradient
 elif _BACKEND == "tensorflow":
     from artifex_keras.backend.tensorflow import TensorFlowCompiledFunction as CompiledFunction
     from artifex_keras.backend.tensorflow import TensorFlowPhaseTrainer as PhaseTrainer
     from artifex_keras.backend.tensorflow import device_name
     from artifex_keras.backend.tensorflow import input_gradient
+    from artifex_keras.backend.tensorflow import value_and_input_gradient
 elif _BACKEND == "torch":
     from artifex_keras.backend.torch import TorchCompiledFunction as CompiledFunction
     from artifex_keras.backend.torch import TorchPhaseTrainer as PhaseTrainer
     from artifex_keras.backend.torch import device_name
     from artifex_keras.backend.torch import input_gradient
+    from artifex_keras.backend.torch import value_and_input_gradient
 else:
     raise ImportError(
         f"artifex_keras supports the 'jax', 'tensorflow' and 'torch' Keras backends, got {_BACKEND!r}"
@@ -60,4 +64,5 @@ __all__ = [
     "device_name",
     "input_gradient",
     "seed_everything",
+    "value_and_input_gradient",
 ]

@@ -31,6 +31,7 @@ def run_training_phases(model, data, gradients, apply=apply_updates):
         grads = [ops.zeros_like(v) if g is None else g for g, v in zip(grads, phase.variables)]
         apply(phase.optimizer, grads, phase.variables)
         logs.update(phase_logs)
+    model.after_training_step()
     if all(phase.optimizer is not model.optimizer for phase in phases):
         # Sub-optimizers of a MultiOptimizer count their own steps; keep the
         # model-level counter (used by schedules and callbacks) in step too.

@@ -164,6 +164,13 @@ def input_gradient(fn, x):
     return jax.grad(lambda inputs: jax.numpy.sum(fn(inputs)))(x)
 
 
+def value_and_input_gradient(fn, x):
+    """`(fn(x), gradient of sum(fn(x)) with respect to x)` from one forward pass."""
+    values, pullback = jax.vjp(fn, x)
+    (grad,) = pullback(jax.numpy.ones_like(values))
+    return values, grad
+
+
 def device_name():
     """`"cpu"`, or the kind of accelerator JAX computes on."""
     device = jax.devices()[0]

@@ -57,6 +57,16 @@ def input_gradient(fn, x):
     return tape.gradient(total, x)
 
 
+def value_and_input_gradient(fn, x):
+    """`(fn(x), gradient of sum(fn(x)) with respect to x)` from one forward pass."""
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        values = fn(x)
+        total = tf.reduce_sum(values)
+    return values, tape.gradient(total, x)
+
+
 def device_name():
     """`"cpu"`, or the name of the first GPU TensorFlow sees."""
     gpus = tf.config.list_physical_devices("GPU")

@@ -49,11 +49,22 @@ class TorchCompiledFunction:
 
 def input_gradient(fn, x):
     """Gradient of `sum(fn(x))` with respect to `x`, differentiable again."""
-    if not x.requires_grad:
-        x = x.detach().requires_grad_(True)
-    total = fn(x).sum()
-    (grad,) = torch.autograd.grad(total, x, create_graph=True)
+    # Also under `no_grad` (compiled sampling calls): Langevin and HMC samplers need the gradient there.
+    with torch.enable_grad():
+        if not x.requires_grad:
+            x = x.detach().requires_grad_(True)
+        total = fn(x).sum()
+        (grad,) = torch.autograd.grad(total, x, create_graph=True)
     return grad
+
+
+def value_and_input_gradient(fn, x):
+    """`(fn(x), gradient of sum(fn(x)) with respect to x)` from one forward pass, both detached."""
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        values = fn(x)
+        (grad,) = torch.autograd.grad(values.sum(), x)
+    return values.detach(), grad
 
 
 def device_name():

@@ -11,8 +11,10 @@ from artifex_keras.metrics import _checks
 GENERATION_BLOCK = 500
 
 
-def generated_batches(model, num_samples, seed=0, conditions=None, sampler=None, block_size=GENERATION_BLOCK):
-    """Yield `model.generate` samples in blocks of `block_size`, as float32 images in [0, 1].
+def generated_batches(
+    model, num_samples, seed=0, conditions=None, sampler=None, block_size=GENERATION_BLOCK, images=True
+):
+    """Yield `model.generate` samples in blocks of `block_size`, as float32 images in [0, 1] (or points as drawn).
 
     Block `i` is drawn with its own seed derived from `(seed, i)`, so the
     stream is reproducible and memory holds one block at a time. Samples of a
@@ -28,6 +30,7 @@ def generated_batches(model, num_samples, seed=0, conditions=None, sampler=None,
             sample (e.g. `{"labels": labels}` for class-conditional models), or None.
         sampler: the sampler `generate` draws with (None: the model's default).
         block_size: samples per `generate` call.
+        images: map to [0, 1] and clip (images); False yields the samples as drawn (points).
 
     Example:
     ```python
@@ -53,8 +56,8 @@ def generated_batches(model, num_samples, seed=0, conditions=None, sampler=None,
         kwargs = {name: value[start : start + count] for name, value in conditions.items()}
         if sampler is not None:
             kwargs["sampler"] = sampler
-        images = model.generate(count, seed=block_seed(seed, index), **kwargs)
-        yield to_unit_range(images, getattr(model, "data_range", None))
+        samples = model.generate(count, seed=block_seed(seed, index), **kwargs)
+        yield to_unit_range(samples, getattr(model, "data_range", None)) if images else np.float32(samples)
 
 
 def block_seed(seed, index):

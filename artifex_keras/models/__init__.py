@@ -12,6 +12,11 @@ from artifex_keras.models.base import GenerativeModel
 FAMILY_PACKAGES = (
     "artifex_keras.models.vae",
     "artifex_keras.models.classifier",
+    "artifex_keras.models.flows",
+    "artifex_keras.models.diffusion",
+    "artifex_keras.models.ebm",
+    "artifex_keras.models.gan",
+    "artifex_keras.models.autoregressive",
 )
 
 

@@ -45,6 +45,10 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
     metric_names = ("loss",)
     # Kinds of `artifex_keras.samplers.Sampler` that `generate(sampler=...)` accepts.
     accepted_samplers = ()
+    # Keyword options of `generate` beyond the conditions, by name with their defaults (say
+    # `{"use_cache": True}`): checked by `check_generate_options`, passed on to `sample`, and
+    # part of the compiled call's key (so they must be hashable).
+    generate_options = {}
 
     def __init__(self, config=None, *, name=None, dtype=None, trainable=True, **kwargs):
         config = self._resolve_config(config, kwargs)
@@ -68,6 +72,9 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
     def default_optimizers(self):
         """A fresh optimizer per phase name: what `compile()` uses where none is given."""
         return {"model": keras.optimizers.Adam(learning_rate=1e-3)}
+
+    def after_training_step(self):
+        """Run after every training step's phases, inside the compiled step (an EMA update, say)."""
 
     def compute_generative_loss(self, data, training=True):
         """`(loss, logs)` for one batch; single-phase families implement this."""
@@ -94,6 +101,7 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
             raise ValueError(f"{owner}: `loss` is defined by the model family and must be None, got {loss!r}")
         phases = self.training_phases()
         optimizers = self._phase_optimizer_choice(owner, optimizer, [phase.name for phase in phases])
+        optimizers = self.adjust_phase_optimizers(owner, optimizers)
         if len(phases) == 1:
             combined = optimizers[phases[0].name]
         else:
@@ -111,6 +119,14 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         self._loss_tracker = None
         # Build now: an optimizer built lazily inside a JAX trace loses its state.
         self.optimizer.build([v for phase in phases for v in phase.variables])
+
+    def adjust_phase_optimizers(self, owner, optimizers):
+        """The optimizers `compile` chose, by phase name, as the family wants them (unchanged by default).
+
+        A family overrides this to fix a setting on the user's optimizers too,
+        e.g. gradient accumulation for a generator that steps every `n_critic` batches.
+        """
+        return optimizers
 
     def _phase_optimizer_choice(self, owner, optimizer, names):
         defaults = self.default_optimizers()
@@ -172,6 +188,12 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         validation.check_batch(owner, "x", x, self.data_shape, self.data_range)
         if validation.is_array_like(x) and not len(x):
             raise ValueError(f"{owner}: `x` must hold at least one example, got shape {tuple(x.shape)}")
+        spec = self.label_spec()
+        if spec is not None:
+            if validation.is_array_like(x) and y is None:
+                raise ValueError(f"{owner}: `y` (class labels) is required for a conditional model, got None")
+            batch_size = len(x) if validation.is_array_like(x) else None
+            validation.check_labels(owner, "y", y, spec.num_classes, batch_size=batch_size)
 
     def check_batch_spec(self, data, method):
         """Raise a clear error for a batch of the wrong shape or dtype that arrives inside a step.
@@ -179,8 +201,10 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         Batches from datasets and generators are checked here, once per trace;
         arrays passed to `fit` are checked in full (values too) beforehand.
         """
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         validation.check_batch_spec(f"{type(self).__name__}.{method}", "x", x, self.data_shape)
+        if self.label_spec() is not None:
+            validation.check_label_spec(f"{type(self).__name__}.{method}", "y", y)
 
     @property
     def data_shape(self):
@@ -266,7 +290,8 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
             batch_size: most samples per compiled call.
             sampler: a `Sampler`, its name or config, for models that take one.
             **conditions: what a conditional model conditions on (see
-                `condition_spec()`), e.g. `labels=`.
+                `condition_spec()`), e.g. `labels=`, and the model's own
+                `generate_options` (e.g. `use_cache=`).
 
         Example:
         ```python
@@ -279,14 +304,16 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         batch_size = validation.check_positive_int(owner, "batch_size", batch_size)
         seed = validation.check_seed(owner, seed)
         sampler = self.resolve_sampler(owner, sampler)
+        options = {name: conditions.pop(name, default) for name, default in self.generate_options.items()}
+        options = self.check_generate_options(owner, options)
         conditions = self.check_conditions(owner, conditions, num_samples)
         generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
         # Equal chunks, so one compiled call serves every chunk.
         size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
         names = sorted(conditions)
-        key = ("sample", size, None if sampler is None else sampler.cache_key(), tuple(names))
+        key = ("sample", size, None if sampler is None else sampler.cache_key(), tuple(names), tuple(options.items()))
         run = self.compiled_function(
-            key, lambda g, *values: self.sample(size, g, sampler=sampler, **dict(zip(names, values)))
+            key, lambda g, *values: self.sample(size, g, sampler=sampler, **options, **dict(zip(names, values)))
         )
         chunks = []
         for start in range(0, num_samples, size):
@@ -294,6 +321,10 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
             values = [pad_examples(conditions[name][start : start + count], size) for name in names]
             chunks.append(keras.ops.convert_to_numpy(run(generator, *values))[:count])
         return np.concatenate(chunks, axis=0)
+
+    def check_generate_options(self, owner, options):
+        """The `generate_options` of one call, checked (families with options override this)."""
+        return options
 
     def sample(self, num_samples, seed_generator, sampler=None, **conditions):
         """Backend tensor of `num_samples` samples, drawn with `keras.ops` (families implement this)."""

@@ -44,7 +44,12 @@ def check_compiled_sampling(model, generate_kwargs=None):
     fresh.set_weights(model.get_weights())
     np.testing.assert_allclose(fresh.generate(5, seed=3, **kwargs), after, rtol=1e-5, atol=1e-6)
     if keras.backend.backend() == "torch":
-        conditions = model.check_conditions("check", kwargs, 5)
-        run = model.compiled_function(("check_no_grad",), lambda g: model.sample(5, g, **conditions))
+        arguments = dict(kwargs)
+        sampler = model.resolve_sampler("check", arguments.pop("sampler", None))
+        options = {name: arguments.pop(name, default) for name, default in model.generate_options.items()}
+        conditions = model.check_conditions("check", arguments, 5)
+        run = model.compiled_function(
+            ("check_no_grad",), lambda g: model.sample(5, g, sampler=sampler, **options, **conditions)
+        )
         assert not run(keras.random.SeedGenerator(0)).requires_grad
     model.set_weights(initial)
