@@ -12,10 +12,44 @@ ak.data.class_names("fashion_mnist")[y[0]]          # 'Ankle boot'
 ```
 """
 
+from .audio import audio_windows
+from .audio import load_audio
+from .audio import speech_path
 from .loaders import DatasetUnavailableError
 from .loaders import class_names
 from .loaders import list_datasets
 from .loaders import load
 from .loaders import scale_images
+from .text import list_text_datasets
+from .text import list_works
+from .text import load_text
+from .text import text_windows
+from .toy import checkerboard
+from .toy import circles
+from .toy import eight_gaussians
+from .toy import entropy
+from .toy import pinwheel
+from .toy import spirals
+from .toy import two_moons
 
-__all__ = ["DatasetUnavailableError", "class_names", "list_datasets", "load", "scale_images"]
+__all__ = [
+    "DatasetUnavailableError",
+    "audio_windows",
+    "checkerboard",
+    "circles",
+    "class_names",
+    "eight_gaussians",
+    "entropy",
+    "list_datasets",
+    "list_text_datasets",
+    "list_works",
+    "load_audio",
+    "load",
+    "load_text",
+    "pinwheel",
+    "scale_images",
+    "speech_path",
+    "spirals",
+    "text_windows",
+    "two_moons",
+]

@@ -14,6 +14,13 @@ Datasets (see `load` for the arguments):
 - ``"mnist"``: the same from ``$ARTIFEX_KERAS_MNIST_DIR``, else ``keras.datasets``.
 - ``"tfds:NAME"``: a TensorFlow Datasets dataset already prepared on this
   machine; nothing is ever downloaded.
+- The 2-D toy densities of `artifex_keras.data.toy` (``"eight_gaussians"``,
+  ``"checkerboard"``, ``"two_moons"``, ``"circles"``, ``"spirals"``,
+  ``"pinwheel"``): float32 points ``(N, 2)`` with their component ids as
+  labels; fixed seeded splits (51200 train, 10000 test). `toy.entropy(name)`
+  is the optimum NLL where known.
+- ``"speech"``: 16 kHz speech from the `pyannote-audio` wheel in windows of
+  4096 samples in [-1, 1] (`artifex_keras.data.audio`): 24 s train, 6 s test.
 
 Decoded uint8 arrays are cached in memory, so repeated loads are fast.
 """
@@ -29,7 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .audio import SPEECH_DATASETS
+from .audio import speech_split
 from .idx import read_idx
+from .toy import TOY_DATASETS
+from .toy import num_components
+from .toy import toy_split
 
 SPLITS = ("train", "test", "all")
 SCALES = ("unit", "symmetric", "raw")
@@ -81,10 +93,10 @@ def list_datasets():
 
     Example:
     ```python
-    list_datasets()  # ['digits', 'fashion_mnist', 'mnist', 'tfds:NAME']
+    list_datasets()  # ['checkerboard', 'circles', 'digits', ..., 'speech', 'spirals', 'two_moons', 'tfds:NAME']
     ```
     """
-    return [*sorted(_MAX_VALUES), "tfds:NAME"]
+    return [*sorted([*_MAX_VALUES, *TOY_DATASETS, *SPEECH_DATASETS]), "tfds:NAME"]
 
 
 def class_names(name):
@@ -96,6 +108,10 @@ def class_names(name):
     ```
     """
     name = _check_name(name, "class_names")
+    if name in TOY_DATASETS:
+        return [str(component) for component in range(num_components(name))]
+    if name in SPEECH_DATASETS:
+        return ["speech"]
     if name.startswith("tfds:"):
         raise ValueError(
             f"class_names: label names of {name!r} come from tensorflow_datasets: "
@@ -136,6 +152,7 @@ def load(name, split="train", *, scale="unit", with_labels=True, limit=None, fla
         split: ``"train"``, ``"test"`` or ``"all"`` (train then test).
         scale: ``"unit"`` [0, 1], ``"symmetric"`` [-1, 1], ``"raw"`` or None 0..255
             (see `scale_images`; digits' 0..16 maps onto the same ranges, 16 -> 255 for "raw").
+            Toy densities are points, not pixels: they come back unscaled whatever `scale` is.
         with_labels: return ``(x, y)`` when True, only ``x`` when False.
         limit: keep only the first `limit` examples (a positive int) of the split.
         flatten: return images as ``(N, H * W * C)``.
@@ -157,6 +174,9 @@ def load(name, split="train", *, scale="unit", with_labels=True, limit=None, fla
     _check_scale(scale, "load")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1):
         raise ValueError(f"load: `limit` must be a positive int or None, got {limit!r}")
+    if name in TOY_DATASETS or name in SPEECH_DATASETS:
+        x, y = toy_split(name, split) if name in TOY_DATASETS else speech_split(split)
+        return (x[:limit], y[:limit]) if with_labels else x[:limit]
     if name.startswith("tfds:"):
         x, y = _tfds_arrays(name[5:], split)
     else:
@@ -181,7 +201,12 @@ def _check_scale(scale, caller):
 
 
 def _check_name(name, caller):
-    if isinstance(name, str) and (name in _MAX_VALUES or (name.startswith("tfds:") and len(name) > 5)):
+    if isinstance(name, str) and (
+        name in _MAX_VALUES
+        or name in TOY_DATASETS
+        or name in SPEECH_DATASETS
+        or (name.startswith("tfds:") and len(name) > 5)
+    ):
         return name
     available = list_datasets()
     matches = difflib.get_close_matches(str(name).lower(), available[:-1])

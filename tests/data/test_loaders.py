@@ -46,7 +46,10 @@ def offline(monkeypatch, tmp_path):
 
 
 def test_list_datasets_and_class_names():
-    assert data.list_datasets() == ["digits", "fashion_mnist", "mnist", "tfds:NAME"]
+    assert data.list_datasets() == [
+        "checkerboard", "circles", "digits", "eight_gaussians", "fashion_mnist", "mnist", "pinwheel", "speech",
+        "spirals", "two_moons", "tfds:NAME",
+    ]  # fmt: skip
     assert data.class_names("digits") == [str(i) for i in range(10)]
     assert data.class_names("fashion_mnist")[0] == "T-shirt/top"
     assert data.class_names("fashion_mnist")[9] == "Ankle boot"
@@ -95,7 +98,8 @@ def test_unknown_name_suggests_close_match():
         data.load("fashion_mnst")
     assert str(info.value) == (
         "load: unknown dataset 'fashion_mnst'. Did you mean 'fashion_mnist'? "
-        "Available: digits, fashion_mnist, mnist, tfds:NAME"
+        "Available: checkerboard, circles, digits, eight_gaussians, fashion_mnist, mnist, pinwheel, speech, "
+        "spirals, two_moons, tfds:NAME"
     )
     with pytest.raises(ValueError, match="unknown dataset 'tfds:'"):
         data.load("tfds:")
