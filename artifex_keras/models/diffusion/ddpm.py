@@ -1,0 +1,443 @@
+"""DDPM: a UNet denoiser trained on a noise schedule, sampled with any diffusion sampler."""
+
+import dataclasses
+import math
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from artifex_keras import validation
+from artifex_keras.conditioning import ClassLabels
+from artifex_keras.config import Config
+from artifex_keras.ema import ExponentialMovingAverage
+from artifex_keras.layers.unet import UNet2D
+from artifex_keras.models.base import GenerativeModel
+from artifex_keras.models.configured import pad_examples
+from artifex_keras.models.diffusion import objectives
+from artifex_keras.models.registration import register_model
+from artifex_keras.samplers import schedules
+from artifex_keras.samplers.diffusion import DDIMSampler
+from artifex_keras.samplers.diffusion import DiffusionSampler
+
+SCHEDULES = ("linear", "cosine", "sigmoid")
+
+
+@dataclasses.dataclass(frozen=True)
+class DDPMConfig(Config):
+    """Configuration of a `DDPM`.
+
+    Args:
+        input_shape: `(height, width, channels)`; height and width must be
+            divisible by `2 ** (len(channels) - 1)`.
+        channels: UNet channels per level.
+        num_res_blocks: residual blocks per UNet level.
+        attention_levels: UNet levels with self-attention.
+        head_dim: channels per attention head.
+        num_groups: groups of the UNet's group normalisations.
+        dropout: dropout rate in the residual blocks.
+        schedule: noise schedule, "linear", "cosine" or "sigmoid".
+        num_timesteps: diffusion steps `T` of the schedule.
+        prediction: network target, "epsilon", "x0" or "v".
+        loss_weighting: "uniform", "snr", "min_snr" or "edm" (see `objectives`).
+        min_snr_gamma: clip of the "min_snr" weighting.
+        sigma_data: data standard deviation of the "edm" weighting.
+        timestep_sampling: "uniform" (integer timesteps) or "logit_normal".
+        logit_mean: mean of the logit-normal timestep distribution.
+        logit_std: standard deviation of the logit-normal timestep distribution.
+        ema_decay: decay of the moving average of the weights that `generate`
+            uses; None samples with the trained weights themselves.
+        num_classes: number of class labels for a class-conditional model
+            (train on `(x, labels)`, `generate(n, labels=...)`), or None.
+        class_dropout: probability that a training label is replaced by the
+            "no label" class, so the same network also learns the
+            unconditional model classifier-free guidance needs.
+        guidance_scale: default classifier-free guidance scale of `generate`
+            for a conditional model (None: the conditional model alone).
+        rescale: the data lie in [0, 1] and are mapped to [-1, 1] for the
+            diffusion; samples come back in [0, 1].
+        sampling_steps: steps of the default sampler, `DDIMSampler(eta=0)`
+            (at most `num_timesteps`).
+        seed: seed of the model's random draws.
+    """
+
+    input_shape: tuple = (32, 32, 3)
+    channels: tuple = (64, 128, 128)
+    num_res_blocks: int = 2
+    attention_levels: tuple = (1,)
+    head_dim: int = 32
+    num_groups: int = 32
+    dropout: float = 0.0
+    schedule: str = "linear"
+    num_timesteps: int = 1000
+    prediction: str = "epsilon"
+    loss_weighting: str = "uniform"
+    min_snr_gamma: float = 5.0
+    sigma_data: float = 0.5
+    timestep_sampling: str = "uniform"
+    logit_mean: float = 0.0
+    logit_std: float = 1.0
+    ema_decay: float | None = 0.999
+    num_classes: int | None = None
+    class_dropout: float = 0.1
+    guidance_scale: float | None = None
+    rescale: bool = True
+    sampling_steps: int = 50
+    seed: int | None = None
+
+    def validate(self):
+        self.check_int_tuple("input_shape", length=3)
+        self.check_int_tuple("channels")
+        multiple = 2 ** (len(self.channels) - 1)
+        if self.input_shape[0] % multiple or self.input_shape[1] % multiple:
+            self._fail(
+                "input_shape",
+                f"a shape whose height and width are divisible by 2 ** (len(channels) - 1) = {multiple}",
+                self.input_shape,
+            )
+        self.check_positive_int("num_res_blocks")
+        if not isinstance(self.attention_levels, tuple) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(self.channels)
+            for i in self.attention_levels
+        ):
+            self._fail(
+                "attention_levels", f"a tuple of level indices in [0, {len(self.channels) - 1}]", self.attention_levels
+            )
+        self.check_positive_int("head_dim")
+        self.check_positive_int("num_groups")
+        for width in self.channels:
+            if width % self.num_groups:
+                self._fail("channels", f"channel counts divisible by num_groups ({self.num_groups})", self.channels)
+        for level in self.attention_levels:
+            if self.channels[level] % self.head_dim:
+                self._fail(
+                    "head_dim", f"a divisor of the attention levels' channels ({self.channels[level]})", self.head_dim
+                )
+        self.check_number("dropout", low=0.0, high=1.0, high_inclusive=False)
+        self.check_choice("schedule", SCHEDULES)
+        self.check_positive_int("num_timesteps")
+        if self.num_timesteps < 2:
+            self._fail("num_timesteps", "an int of at least 2", self.num_timesteps)
+        self.check_choice("prediction", schedules.PREDICTIONS)
+        self.check_choice("loss_weighting", objectives.WEIGHTINGS)
+        self.check_number("min_snr_gamma", low=0.0, low_inclusive=False)
+        self.check_number("sigma_data", low=0.0, low_inclusive=False)
+        self.check_choice("timestep_sampling", objectives.TIMESTEP_SAMPLINGS)
+        self.check_number("logit_mean")
+        self.check_number("logit_std", low=0.0, low_inclusive=False)
+        if self.ema_decay is not None:
+            self.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
+        self.check_positive_int("num_classes", allow_none=True)
+        self.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
+        if self.guidance_scale is not None:
+            self.check_number("guidance_scale")
+        if not isinstance(self.rescale, bool):
+            self._fail("rescale", "a bool", self.rescale)
+        self.check_positive_int("sampling_steps")
+        if self.sampling_steps > self.num_timesteps:
+            self._fail("sampling_steps", f"an int of at most num_timesteps ({self.num_timesteps})", self.sampling_steps)
+        if self.seed is not None:
+            self.check_non_negative_int("seed")
+
+
+@register_model("ddpm")
+class DDPM(GenerativeModel):
+    """Denoising diffusion probabilistic model with a UNet denoiser and swappable samplers.
+
+    Training draws a timestep `t` per image (uniform or logit-normal), noises
+    the image with the schedule (`x_t = alpha_t x0 + sigma_t eps`) and
+    regresses the configured target (epsilon, x0 or v) with the configured
+    weighting. A moving average of the weights (`ema_decay`) is updated after
+    every training step, saved with the model, and is what `generate` samples
+    with. Sampling takes any `DiffusionSampler`: DDPM ancestral, DDIM,
+    DPM-Solver++(2M), Euler or Heun, all reading the model's schedule.
+    With `num_classes`, the model is class-conditional: it trains on
+    `(x, labels)`, drops labels with probability `class_dropout`, and
+    `generate(n, labels=..., guidance_scale=w)` applies classifier-free
+    guidance `eps_u + w (eps_c - eps_u)`.
+
+    Args:
+        config: a `DDPMConfig`, or pass its fields as keyword arguments.
+
+    Example:
+    ```python
+    x, _ = artifex_keras.data.load("digits")
+    model = DDPM(input_shape=(8, 8, 1), channels=(16, 32), num_groups=8, head_dim=8, num_timesteps=100)
+    model.compile()
+    model.fit(x, epochs=2, batch_size=64)
+    samples = model.generate(16, seed=0, sampler=artifex_keras.samplers.DDIMSampler(steps=20))
+    samples, trajectory = model.generate(4, return_trajectory=True)   # trajectory: (steps + 1, 4, 8, 8, 1)
+    ```
+
+    Reference:
+        Ho, Jain & Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020;
+        Ho & Salimans, "Classifier-Free Diffusion Guidance", 2022.
+    """
+
+    config_class = DDPMConfig
+    family = "diffusion"
+    metric_names = ("loss",)
+    accepted_samplers = (DiffusionSampler,)
+
+    def build_networks(self):
+        config = self.config
+        self.schedule = schedules.get(
+            {"class_name": config.schedule, "config": {"num_timesteps": config.num_timesteps}}
+        )
+        self.denoiser = self._make_unet("denoiser")
+        self.ema_denoiser = None
+        self.ema = None
+        if config.ema_decay is not None:
+            self.ema_denoiser = self._make_unet("ema_denoiser")
+            self.ema = ExponentialMovingAverage(self.denoiser, self.ema_denoiser, decay=config.ema_decay)
+            self.ema.copy()
+
+    def _make_unet(self, name):
+        config = self.config
+        # One extra class, the last id, stands for "no label" (classifier-free guidance).
+        table = None if config.num_classes is None else config.num_classes + 1
+        unet = UNet2D(
+            out_channels=config.input_shape[-1],
+            channels=config.channels,
+            num_res_blocks=config.num_res_blocks,
+            attention_levels=config.attention_levels,
+            head_dim=config.head_dim,
+            num_groups=config.num_groups,
+            dropout=config.dropout,
+            num_classes=table,
+            name=name,
+        )
+        # Build now: on JAX, variables created inside a traced step are lost.
+        unet.build((None, *config.input_shape), (None,), None if table is None else (None,))
+        return unet
+
+    def after_training_step(self):
+        if self.ema is not None:
+            self.ema.update()
+
+    @property
+    def sampling_network(self):
+        """The network `generate` samples with: the moving average when there is one."""
+        return self.denoiser if self.ema_denoiser is None else self.ema_denoiser
+
+    @property
+    def data_range(self):
+        return (0.0, 1.0) if self.config.rescale else None
+
+    @property
+    def null_label(self):
+        """The class id of "no label", the unconditional model of classifier-free guidance."""
+        return self.config.num_classes
+
+    # Conditioning ---------------------------------------------------------------
+    def condition_spec(self):
+        return None if self.config.num_classes is None else ClassLabels(self.config.num_classes)
+
+    # Training ---------------------------------------------------------------------
+    def to_diffusion_space(self, x):
+        x = ops.cast(x, "float32")
+        return 2.0 * x - 1.0 if self.config.rescale else x
+
+    def from_diffusion_space(self, x, clip=True):
+        if not self.config.rescale:
+            return x
+        x = (x + 1.0) / 2.0
+        return ops.clip(x, 0.0, 1.0) if clip else x
+
+    def unpack_batch(self, data):
+        """`(x in diffusion space, labels or None)` from a training batch."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        labels = None
+        if self.config.num_classes is not None:
+            if y is None:
+                raise ValueError(f"{type(self).__name__}: batches must be (x, labels) pairs, got x alone")
+            labels = ops.cast(ops.reshape(y, (-1,)), "int32")
+        return self.to_diffusion_space(x), labels
+
+    def compute_generative_loss(self, data, training=True):
+        config = self.config
+        x0, labels = self.unpack_batch(data)
+        batch = ops.shape(x0)[0]
+        t = objectives.sample_timesteps(
+            config.timestep_sampling,
+            config.num_timesteps,
+            batch,
+            self.seed_generator,
+            logit_mean=config.logit_mean,
+            logit_std=config.logit_std,
+        )
+        noise = keras.random.normal(ops.shape(x0), seed=self.seed_generator)
+        alpha, sigma = self.schedule.signal_and_noise(t)
+        x_t = self.schedule.add_noise(x0, noise, t)
+        if labels is not None and config.class_dropout > 0:
+            dropped = keras.random.uniform((batch,), seed=self.seed_generator) < config.class_dropout
+            labels = ops.where(dropped, self.null_label, labels)
+        output = ops.cast(self.denoiser(x_t, t, labels, training=training), "float32")
+        target = objectives.prediction_target(config.prediction, x0, noise, alpha, sigma)
+        squared_error = ops.mean(ops.square(output - target), axis=tuple(range(1, len(x0.shape))))
+        weight = objectives.loss_weight(
+            config.loss_weighting,
+            config.prediction,
+            self.schedule.snr(t),
+            min_snr_gamma=config.min_snr_gamma,
+            sigma_data=config.sigma_data,
+        )
+        loss = ops.mean(ops.stop_gradient(weight) * squared_error)
+        return loss, {"loss": loss}
+
+    def call(self, inputs, timesteps=None, training=False):
+        """The trained network's prediction for noisy `inputs` (`x_t`, or `(x_t, labels)`) at `timesteps`.
+
+        `timesteps` defaults to the middle of the schedule; `inputs` are in
+        diffusion space ([-1, 1] for rescaled image data).
+        """
+        x, labels = (inputs, None) if not isinstance(inputs, (tuple, list)) else (inputs[0], inputs[1])
+        x = ops.cast(x, "float32")
+        if timesteps is None:
+            timesteps = ops.full((ops.shape(x)[0],), float(self.config.num_timesteps // 2))
+        if labels is not None:
+            labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+        return self.denoiser(x, timesteps, labels, training=training)
+
+    # Sampling ---------------------------------------------------------------------
+    def default_sampler(self):
+        return DDIMSampler(steps=self.config.sampling_steps, eta=0.0)
+
+    def check_sampler(self, owner, sampler):
+        sampler.check_schedule(owner, self.schedule)
+
+    def denoiser_function(self, labels=None, guidance_scale=None, network=None):
+        """`denoiser(x, t)` for the samplers: the network's prediction, with classifier-free guidance if asked.
+
+        Args:
+            labels: class ids `(batch,)` of a conditional model, or None.
+            guidance_scale: None (the conditional network alone) or `w` (a
+                number, or a tensor `(batch,)`) for `out_u + w (out_c - out_u)`;
+                `w = 1` is the conditional model, `w = 0` the unconditional one.
+            network: the UNet to call (default `sampling_network`).
+        """
+        network = network or self.sampling_network
+        if labels is None:
+            return lambda x, t: network(x, t)
+        labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+        if guidance_scale is None:
+            return lambda x, t: network(x, t, labels)
+        null = ops.full(ops.shape(labels), self.null_label, dtype="int32")
+
+        def guided(x, t):
+            both = network(ops.concatenate([x, x], 0), ops.concatenate([t, t], 0), ops.concatenate([labels, null], 0))
+            conditional, unconditional = ops.split(ops.cast(both, "float32"), 2, axis=0)
+            scale = schedules.broadcast_to(ops.convert_to_tensor(guidance_scale, "float32"), conditional)
+            return unconditional + scale * (conditional - unconditional)
+
+        return guided
+
+    def sample(
+        self, num_samples, seed_generator, sampler=None, labels=None, guidance_scale=None, return_trajectory=False
+    ):
+        sampler = sampler or self.default_sampler()
+        noise = keras.random.normal((num_samples, *self.config.input_shape), seed=seed_generator)
+        result = sampler.sample(
+            self.denoiser_function(labels, guidance_scale),
+            self.schedule,
+            noise,
+            seed_generator,
+            prediction=self.config.prediction,
+            return_trajectory=return_trajectory,
+        )
+        if not return_trajectory:
+            return self.from_diffusion_space(result)
+        samples, trajectory = result
+        return self.from_diffusion_space(samples), self.from_diffusion_space(trajectory, clip=False)
+
+    def generate(
+        self,
+        num_samples,
+        seed=None,
+        batch_size=1024,
+        sampler=None,
+        guidance_scale=None,
+        return_trajectory=False,
+        **conditions,
+    ):
+        """Draw `num_samples` images; returns NumPy `(num_samples, *input_shape)`.
+
+        Args:
+            num_samples: how many samples.
+            seed: an int makes the draw reproducible; None advances the model's seed generator.
+            batch_size: most samples per compiled call.
+            sampler: a `DiffusionSampler` (or its name or config); default
+                `DDIMSampler(steps=sampling_steps)`.
+            guidance_scale: classifier-free guidance scale of a conditional model
+                (default the config's; None is the conditional model alone).
+            return_trajectory: also return the states from the noise to the
+                samples, `(steps + 1, num_samples, *input_shape)` (in data
+                space, not clipped).
+            **conditions: `labels=` for a class-conditional model.
+
+        Example:
+        ```python
+        model.generate(16, sampler=DDIMSampler(steps=50, eta=0.0), seed=0)
+        model.generate(10, labels=np.arange(10), guidance_scale=3.0)
+        samples, trajectory = model.generate(4, sampler="ddpm", return_trajectory=True)
+        ```
+        """
+        owner = f"{type(self).__name__}.generate"
+        num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
+        batch_size = validation.check_positive_int(owner, "batch_size", batch_size)
+        seed = validation.check_seed(owner, seed)
+        sampler = self.resolve_sampler(owner, sampler)
+        conditions = self.check_conditions(owner, conditions, num_samples)
+        guidance_scale = self._check_guidance(owner, guidance_scale)
+        if not isinstance(return_trajectory, bool):
+            raise ValueError(f"{owner}: `return_trajectory` must be a bool, got {return_trajectory!r}")
+        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
+        size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
+        names = sorted(conditions)
+        guided = guidance_scale is not None
+        # The guidance scale is an input of the compiled call: one trace serves every scale.
+        key = ("sample", size, sampler.cache_key(), tuple(names), guided, return_trajectory)
+
+        def draw(g, *values):
+            given = dict(zip(names, values[: len(names)]))
+            return self.sample(
+                size,
+                g,
+                sampler=sampler,
+                guidance_scale=values[-1] if guided else None,
+                return_trajectory=return_trajectory,
+                **given,
+            )
+
+        run = self.compiled_function(key, draw)
+        samples, trajectories = [], []
+        for start in range(0, num_samples, size):
+            count = min(size, num_samples - start)
+            values = [pad_examples(conditions[name][start : start + count], size) for name in names]
+            if guided:
+                values.append(np.full((size,), guidance_scale, dtype="float32"))
+            result = run(generator, *values)
+            if return_trajectory:
+                samples.append(keras.ops.convert_to_numpy(result[0])[:count])
+                trajectories.append(keras.ops.convert_to_numpy(result[1])[:, :count])
+            else:
+                samples.append(keras.ops.convert_to_numpy(result)[:count])
+        samples = np.concatenate(samples, axis=0)
+        return (samples, np.concatenate(trajectories, axis=1)) if return_trajectory else samples
+
+    def _check_guidance(self, owner, guidance_scale):
+        if guidance_scale is None:
+            guidance_scale = self.config.guidance_scale
+            if guidance_scale is None:
+                return None
+        if self.config.num_classes is None:
+            raise ValueError(
+                f"{owner}: `guidance_scale` needs a class-conditional {type(self).__name__} (num_classes set), "
+                f"got {guidance_scale!r}"
+            )
+        if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, numbers.Real):
+            raise ValueError(f"{owner}: `guidance_scale` must be a finite number or None, got {guidance_scale!r}")
+        if not math.isfinite(guidance_scale):
+            raise ValueError(f"{owner}: `guidance_scale` must be a finite number or None, got {guidance_scale!r}")
+        return float(guidance_scale)
