@@ -1,6 +1,23 @@
 """Reusable layers shared across families."""
 
+from artifex_keras.layers.attention import SpatialSelfAttention
+from artifex_keras.layers.diff_augment import DiffAugment
 from artifex_keras.layers.masked_conv import MaskedConv2D
+from artifex_keras.layers.spectral_normalization import SpectralNormalization
+from artifex_keras.layers.timestep_embedding import TimestepEmbedding
+from artifex_keras.layers.timestep_embedding import sinusoidal_embedding
+from artifex_keras.layers.unet import ResidualBlock
+from artifex_keras.layers.unet import UNet2D
 from artifex_keras.layers.vector_quantizer import VectorQuantizer
 
-__all__ = ["MaskedConv2D", "VectorQuantizer"]
+__all__ = [
+    "DiffAugment",
+    "MaskedConv2D",
+    "ResidualBlock",
+    "SpatialSelfAttention",
+    "SpectralNormalization",
+    "TimestepEmbedding",
+    "UNet2D",
+    "VectorQuantizer",
+    "sinusoidal_embedding",
+]

@@ -22,6 +22,21 @@ from artifex_keras.samplers.base import list_samplers
 from artifex_keras.samplers.base import loop_seed_state
 from artifex_keras.samplers.base import register_sampler
 from artifex_keras.samplers.base import serialize
+from artifex_keras.samplers.beam import BeamSampler
+from artifex_keras.samplers.diffusion import DDIMSampler
+from artifex_keras.samplers.diffusion import DDPMSampler
+from artifex_keras.samplers.diffusion import DiffusionSampler
+from artifex_keras.samplers.diffusion import DPMSolverSampler
+from artifex_keras.samplers.diffusion import EulerSampler
+from artifex_keras.samplers.diffusion import HeunSampler
+from artifex_keras.samplers.mcmc import HMCSampler
+from artifex_keras.samplers.mcmc import LangevinSampler
+from artifex_keras.samplers.mcmc import MALASampler
+from artifex_keras.samplers.mcmc import MCMCSampler
+from artifex_keras.samplers.schedules import CosineSchedule
+from artifex_keras.samplers.schedules import LinearSchedule
+from artifex_keras.samplers.schedules import NoiseSchedule
+from artifex_keras.samplers.schedules import SigmoidSchedule
 from artifex_keras.samplers.tokens import GreedySampler
 from artifex_keras.samplers.tokens import RandomSampler
 from artifex_keras.samplers.tokens import TokenSampler
@@ -29,7 +44,22 @@ from artifex_keras.samplers.tokens import TopKSampler
 from artifex_keras.samplers.tokens import TopPSampler
 
 __all__ = [
+    "BeamSampler",
+    "CosineSchedule",
+    "DDIMSampler",
+    "DDPMSampler",
+    "DPMSolverSampler",
+    "DiffusionSampler",
+    "EulerSampler",
+    "HeunSampler",
+    "LinearSchedule",
+    "NoiseSchedule",
+    "SigmoidSchedule",
     "GreedySampler",
+    "HMCSampler",
+    "LangevinSampler",
+    "MALASampler",
+    "MCMCSampler",
     "RandomSampler",
     "Sampler",
     "TokenSampler",

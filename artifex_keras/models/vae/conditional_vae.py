@@ -5,7 +5,6 @@ import dataclasses
 import keras
 from keras import ops
 
-from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
 from artifex_keras.models.registration import register_model
 from artifex_keras.models.vae.vae import VAE
@@ -56,19 +55,6 @@ class ConditionalVAE(VAE):
     @property
     def condition_dim(self):
         return self.config.num_classes
-
-    def check_training_data(self, x, y, method):
-        super().check_training_data(x, y, method)
-        owner = f"{type(self).__name__}.{method}"
-        if validation.is_array_like(x) and y is None:
-            raise ValueError(f"{owner}: `y` (class labels) is required for a conditional model, got None")
-        batch_size = len(x) if validation.is_array_like(x) else None
-        validation.check_labels(owner, "y", y, self.config.num_classes, batch_size=batch_size)
-
-    def check_batch_spec(self, data, method):
-        super().check_batch_spec(data, method)
-        _, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        validation.check_label_spec(f"{type(self).__name__}.{method}", "y", y)
 
     def unpack_batch(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
