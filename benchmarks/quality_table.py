@@ -178,7 +178,8 @@ def render(rows):
         "## 2-D density presets",
         "",
         "Toy densities of `artifex_keras.data` (51,200 train, 10,000 test points). **Optimum** = the",
-        "data's entropy, the lowest expected NLL any model can reach. Sample distances compare at most",
+        "data's entropy (given the component, for class-conditional presets), the lowest expected NLL any",
+        "model can reach (`metadata.json[\"reference\"]`). Sample distances compare at most",
         "5,000 samples with as many test points; the floor is the same distance between train and test points.",
         "",
         "| Preset | Dataset | Test NLL, nats (optimum; gap) | Energy distance ↓ (floor) | MMD² ↓ (floor) "
@@ -245,7 +246,7 @@ def _density_row(r):
     m = r["metrics"]
     floor = m.get("floor", {})
     data = r["metadata"].get("training", {}).get("data")
-    optimum = entropy(data)
+    optimum = r["metadata"].get("reference", {}).get("optimum_nll_nats", entropy(data))
     nll = "n/a"
     if "nll_nats" in m:
         nll = f"{m['nll_nats']:.4f}" + ("" if optimum is None else f" ({optimum:.4f}; {m['nll_nats'] - optimum:+.4f})")

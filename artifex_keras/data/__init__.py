@@ -26,6 +26,7 @@ from .text import load_text
 from .text import text_windows
 from .toy import checkerboard
 from .toy import circles
+from .toy import conditional_entropy
 from .toy import eight_gaussians
 from .toy import entropy
 from .toy import pinwheel
@@ -39,6 +40,7 @@ __all__ = [
     "circles",
     "class_names",
     "eight_gaussians",
+    "conditional_entropy",
     "entropy",
     "list_datasets",
     "list_text_datasets",

@@ -14,6 +14,10 @@ The parameters follow the FFJORD benchmark (Grathwohl et al., 2019):
 - ``"checkerboard"``: uniform on 8 squares of side 2 inside `[-4, 4]^2`; entropy `log 32` = 3.4657 nats.
 - ``"two_moons"``, ``"circles"``, ``"spirals"``, ``"pinwheel"``: noisy curves (no closed-form entropy).
 
+`conditional_entropy(name)` is the same bound for models conditioned on the
+component id: one Gaussian, `log(2 pi e sigma^2)`, for eight Gaussians; one
+2 x 2 square, `log 4`, for the checkerboard.
+
 Example:
 ```python
 x = eight_gaussians(1000, seed=0)              # (1000, 2) float32
@@ -118,6 +122,11 @@ _GENERATORS = {
     "two_moons": (_two_moons, 2),
 }
 _ENTROPIES = {"eight_gaussians": EIGHT_GAUSSIANS_ENTROPY, "checkerboard": CHECKERBOARD_ENTROPY}
+# Given the component, eight Gaussians is one isotropic Gaussian and the checkerboard one square of side 2.
+_CONDITIONAL_ENTROPIES = {
+    "eight_gaussians": math.log(2.0 * math.pi * math.e * _EIGHT_GAUSSIANS_STD**2),
+    "checkerboard": math.log(4.0),
+}
 TOY_DATASETS = tuple(sorted(_GENERATORS))
 
 
@@ -160,6 +169,20 @@ def entropy(name):
     ```
     """
     return _ENTROPIES.get(check_toy_name(name, "entropy"))
+
+
+def conditional_entropy(name):
+    """Entropy of toy density `name` given the component id (`sample(..., with_labels=True)`), in nats, or None.
+
+    The optimum of a model conditioned on the labels: its test NLL given the
+    labels minus this is its gap.
+
+    Example:
+    ```python
+    conditional_entropy("checkerboard")   # log 4 = 1.3863
+    ```
+    """
+    return _CONDITIONAL_ENTROPIES.get(check_toy_name(name, "conditional_entropy"))
 
 
 def toy_split(name, split):

@@ -65,6 +65,24 @@ def test_checkerboard_is_uniform_on_32_square_units():
     assert abs(toy.entropy("checkerboard") - 3.466) < 1e-3
 
 
+def test_conditional_entropies_match_each_component_of_the_samples():
+    # Given its id, a component is one Gaussian (eight Gaussians) or one square of side 2 (checkerboard):
+    # the sample covariance of each component gives the Gaussian's entropy, its bounding box the square's.
+    x, labels = toy.sample("eight_gaussians", 80_000, seed=0, with_labels=True)
+    for component in range(8):
+        covariance = np.cov(x[labels == component].astype(np.float64), rowvar=False)
+        entropy = 0.5 * math.log(np.linalg.det(2 * math.pi * math.e * covariance))
+        assert abs(entropy - toy.conditional_entropy("eight_gaussians")) < 0.03
+    x, labels = toy.sample("checkerboard", 80_000, seed=0, with_labels=True)
+    for component in range(8):
+        square = x[labels == component]
+        area = np.prod(square.max(axis=0) - square.min(axis=0))
+        assert abs(math.log(area) - toy.conditional_entropy("checkerboard")) < 1e-2
+    assert toy.conditional_entropy("two_moons") is None
+    with pytest.raises(ValueError, match="conditional_entropy: unknown toy density 'checkerbord'"):
+        toy.conditional_entropy("checkerbord")
+
+
 def test_entropy_unknown_for_curves():
     for name in ("two_moons", "circles", "spirals", "pinwheel"):
         assert toy.entropy(name) is None
