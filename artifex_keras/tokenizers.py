@@ -22,25 +22,20 @@ tokenizers.get(tokenizers.serialize(bpe)) == bpe                  # True
 """
 
 import collections
-import difflib
 import re
 
 import numpy as np
 
-_TOKENIZERS = {}
+from artifex_keras.named_classes import NamedClasses
+
+TOKENIZERS = NamedClasses("tokenizer", "tokenizers.get", name_attribute="tokenizer_name")
 # Words keep their leading space (as in GPT-2), so merges never cross a word boundary.
 _WORD_PATTERN = re.compile(r" ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+")
 
 
 def register_tokenizer(name):
     """Class decorator: `tokenizers.get(name)` and configs naming `name` build this class."""
-
-    def decorator(cls):
-        _TOKENIZERS[name] = cls
-        cls.tokenizer_name = name
-        return cls
-
-    return decorator
+    return TOKENIZERS.register(name)
 
 
 class Tokenizer:
@@ -115,33 +110,12 @@ def get(identifier):
     get("byte"); get({"class_name": "character", "config": {"vocabulary": "ab"}})
     ```
     """
-    if isinstance(identifier, Tokenizer):
-        return identifier
-    if isinstance(identifier, str):
-        return _class_named(identifier)()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        config = identifier.get("config") or {}
-        if not isinstance(config, dict):
-            raise ValueError(f"tokenizers.get: 'config' must be a dict, got {config!r}")
-        return _class_named(identifier["class_name"]).from_config(config)
-    raise ValueError(
-        "tokenizers.get: `identifier` must be a tokenizer name, a dict with 'class_name' and 'config', "
-        f"or a Tokenizer, got {identifier!r}"
-    )
+    return TOKENIZERS.get(identifier, Tokenizer)
 
 
 def list_tokenizers():
     """Sorted names `get` accepts."""
-    return sorted(_TOKENIZERS)
-
-
-def _class_named(name):
-    by_name = {**{cls.__name__: cls for cls in _TOKENIZERS.values()}, **_TOKENIZERS}
-    if name in by_name:
-        return by_name[name]
-    close = difflib.get_close_matches(str(name), list(_TOKENIZERS), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(f"tokenizers.get: unknown tokenizer {name!r}.{hint} Available: {', '.join(list_tokenizers())}")
+    return TOKENIZERS.names()
 
 
 @register_tokenizer("character")

@@ -17,27 +17,20 @@ samplers.get(samplers.serialize(sampler)) == sampler    # True
 ```
 """
 
-import difflib
 import json
 
 import keras
 from keras import ops
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
-_SAMPLERS = {}
+from artifex_keras.named_classes import NamedClasses
+
+SAMPLERS = NamedClasses("sampler", "samplers.get", name_attribute="sampler_name", keras_serializable=True)
 
 
 def register_sampler(name):
     """Class decorator: `samplers.get(name)` builds this class; also registers it for Keras serialisation."""
-
-    def decorator(cls):
-        if name in _SAMPLERS and _SAMPLERS[name] is not cls:
-            raise ValueError(f"register_sampler: name {name!r} is already taken by {_SAMPLERS[name].__name__}")
-        _SAMPLERS[name] = cls
-        cls.sampler_name = name
-        return keras.saving.register_keras_serializable(package="artifex_keras")(cls)
-
-    return decorator
+    return SAMPLERS.register(name)
 
 
 class Sampler:
@@ -75,7 +68,7 @@ class Sampler:
 
 def list_samplers():
     """Sorted names that `get` accepts."""
-    return sorted(_SAMPLERS)
+    return SAMPLERS.names()
 
 
 def serialize(sampler):
@@ -96,38 +89,16 @@ def get(identifier):
     get("greedy"); get({"class_name": "random", "config": {"temperature": 0.7}}); get(TopKSampler(k=3))
     ```
     """
-    if identifier is None or isinstance(identifier, Sampler):
-        return identifier
-    if isinstance(identifier, str):
-        return _class_named(identifier)()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _registered().get(identifier["class_name"])
-        if cls is None and "registered_name" not in identifier:
-            cls = _class_named(identifier["class_name"])  # unknown: fails with close matches
-        if cls is not None:
-            return cls.from_config(identifier.get("config") or {})
-        sampler = keras.saving.deserialize_keras_object(identifier)
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict) and "registered_name" in identifier and not SAMPLERS.lookup(
+        identifier.get("class_name")
+    ):
+        sampler = keras.saving.deserialize_keras_object(identifier)  # a user's serialisable Sampler subclass
         if not isinstance(sampler, Sampler):
             raise ValueError(f"samplers.get: {identifier!r} does not describe a Sampler")
         return sampler
-    raise ValueError(
-        "samplers.get: `identifier` must be a sampler name, a config dict with 'class_name' or a Sampler, "
-        f"got {identifier!r}"
-    )
-
-
-def _registered():
-    """Registered sampler classes by name and by class name."""
-    return {**{cls.__name__: cls for cls in _SAMPLERS.values()}, **_SAMPLERS}
-
-
-def _class_named(name):
-    cls = _registered().get(name)
-    if cls is not None:
-        return cls
-    close = difflib.get_close_matches(name, list(_SAMPLERS), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(f"samplers.get: unknown sampler {name!r}.{hint} Available: {', '.join(list_samplers())}")
+    return SAMPLERS.get(identifier, Sampler)
 
 
 # Randomness inside compiled loops ----------------------------------------------

@@ -22,17 +22,16 @@ schedules.get(schedules.serialize(schedule)) == schedule    # True
 ```
 """
 
-import difflib
 import math
 import numbers
 
-import keras
 import numpy as np
 from keras import ops
 
 from artifex_keras import validation
+from artifex_keras.named_classes import NamedClasses
 
-_SCHEDULES = {}
+SCHEDULES = NamedClasses("schedule", "schedules.get", name_attribute="schedule_name", keras_serializable=True)
 PREDICTIONS = ("epsilon", "x0", "v")
 # Largest beta of the cosine and sigmoid schedules (Nichol & Dhariwal, 2021): avoids a singular last step.
 MAX_BETA = 0.999
@@ -40,20 +39,12 @@ MAX_BETA = 0.999
 
 def register_schedule(name):
     """Class decorator: `schedules.get(name)` builds this class; also registers it for Keras serialisation."""
-
-    def decorator(cls):
-        if name in _SCHEDULES and _SCHEDULES[name] is not cls:
-            raise ValueError(f"register_schedule: name {name!r} is already taken by {_SCHEDULES[name].__name__}")
-        _SCHEDULES[name] = cls
-        cls.schedule_name = name
-        return keras.saving.register_keras_serializable(package="artifex_keras")(cls)
-
-    return decorator
+    return SCHEDULES.register(name)
 
 
 def list_schedules():
     """Sorted names that `get` accepts."""
-    return sorted(_SCHEDULES)
+    return SCHEDULES.names()
 
 
 def serialize(schedule):
@@ -69,25 +60,7 @@ def get(identifier):
     get("linear"); get({"class_name": "cosine", "config": {"num_timesteps": 500}})
     ```
     """
-    if isinstance(identifier, NoiseSchedule):
-        return identifier
-    if isinstance(identifier, str):
-        return _class_named(identifier)()
-    if isinstance(identifier, dict) and "class_name" in identifier:
-        return _class_named(identifier["class_name"]).from_config(identifier.get("config") or {})
-    raise ValueError(
-        "schedules.get: `identifier` must be a schedule name, a dict with 'class_name' or a NoiseSchedule, "
-        f"got {identifier!r}"
-    )
-
-
-def _class_named(name):
-    known = {**{cls.__name__: cls for cls in _SCHEDULES.values()}, **_SCHEDULES}
-    if name in known:
-        return known[name]
-    close = difflib.get_close_matches(str(name), list(_SCHEDULES), n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(f"schedules.get: unknown schedule {name!r}.{hint} Available: {', '.join(list_schedules())}")
+    return SCHEDULES.get(identifier, NoiseSchedule)
 
 
 def _check_real(owner, name, value, low=None, high=None):
