@@ -2,6 +2,8 @@
 
 from artifex_keras.layers.attention import SpatialSelfAttention
 from artifex_keras.layers.diff_augment import DiffAugment
+from artifex_keras.layers.gated_pixelcnn import GatedLayer
+from artifex_keras.layers.gated_pixelcnn import GatedPixelCNN
 from artifex_keras.layers.masked_conv import MaskedConv2D
 from artifex_keras.layers.spectral_normalization import SpectralNormalization
 from artifex_keras.layers.timestep_embedding import TimestepEmbedding
@@ -12,6 +14,8 @@ from artifex_keras.layers.vector_quantizer import VectorQuantizer
 
 __all__ = [
     "DiffAugment",
+    "GatedLayer",
+    "GatedPixelCNN",
     "MaskedConv2D",
     "ResidualBlock",
     "SpatialSelfAttention",

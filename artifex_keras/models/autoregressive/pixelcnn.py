@@ -5,13 +5,12 @@ import math
 
 import keras
 import numpy as np
-from keras import layers
 from keras import ops
 
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
 from artifex_keras.config import Config
-from artifex_keras.layers import MaskedConv2D
+from artifex_keras.layers import GatedPixelCNN
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.registration import register_model
 from artifex_keras.samplers import RandomSampler
@@ -57,73 +56,6 @@ class PixelCNNConfig(Config):
             self.check_non_negative_int("seed")
 
 
-class GatedLayer(layers.Layer):
-    """One gated PixelCNN layer: a vertical stack (rows above) and a horizontal stack (the row to the left).
-
-    The vertical convolution sees rows `i - k//2 .. i` and reaches the
-    horizontal stack only shifted down one row, so `(i, j)` sees every pixel
-    of the rows above within the kernel's width: no blind spot. The
-    horizontal convolution (a `MaskedConv2D` one row high) sees columns
-    `j - k//2 .. j - 1` in the first layer (mask A) and up to `j` after (mask
-    B). Both use gated units `tanh(a) * sigmoid(b)`, with a class embedding
-    added to `a` and `b` when conditional (van den Oord et al., 2016, eq. 4-5).
-    """
-
-    def __init__(self, filters, kernel_size, first, num_classes=None, **kwargs):
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.first = first
-        self.num_classes = num_classes
-        half = kernel_size // 2
-        self.vertical = layers.Conv2D(2 * filters, (half + 1, kernel_size), padding="valid", name="vertical")
-        self.vertical_to_horizontal = layers.Conv2D(2 * filters, 1, name="vertical_to_horizontal")
-        self.horizontal = MaskedConv2D(
-            2 * filters, (1, kernel_size), mask_type="A" if first else "B", name="horizontal"
-        )
-        self.horizontal_output = layers.Conv2D(filters, 1, name="horizontal_output")
-        self.condition = None if num_classes is None else layers.Dense(4 * filters, use_bias=False, name="condition")
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        self.vertical.build((None, None, None, channels))
-        self.vertical_to_horizontal.build((None, None, None, 2 * self.filters))
-        self.horizontal.build((None, None, None, channels))
-        self.horizontal_output.build((None, None, None, self.filters))
-        if self.condition is not None:
-            self.condition.build((None, self.num_classes))
-
-    def call(self, vertical, horizontal, condition=None):
-        half = self.kernel_size // 2
-        padded = ops.pad(vertical, ((0, 0), (half, 0), (half, half), (0, 0)))
-        v = self.vertical(padded)
-        # Shift down one row: the horizontal stack at row i sees the vertical stack of rows < i only.
-        shifted = ops.pad(v, ((0, 0), (1, 0), (0, 0), (0, 0)))[:, :-1]
-        h = self.horizontal(horizontal) + self.vertical_to_horizontal(shifted)
-        if condition is not None:
-            bias = self.condition(condition)[:, None, None, :]
-            v = v + bias[..., : 2 * self.filters]
-            h = h + bias[..., 2 * self.filters :]
-        v_out = _gate(v)
-        h_out = self.horizontal_output(_gate(h))
-        # The first layer's input is the image itself: no residual connection there.
-        return v_out, h_out if self.first else horizontal + h_out
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "first": self.first,
-            "num_classes": self.num_classes,
-        }
-
-
-def _gate(x):
-    a, b = ops.split(x, 2, axis=-1)
-    return ops.tanh(a) * ops.sigmoid(b)
-
-
 @register_model("pixelcnn")
 class PixelCNN(GenerativeModel):
     """Gated PixelCNN over 8-bit intensities: `p(x) = prod_i p(x_i | x_<i)`, each a 256-way softmax.
@@ -160,22 +92,10 @@ class PixelCNN(GenerativeModel):
 
     def build_networks(self):
         config = self.config
-        self.gated_layers = [
-            GatedLayer(
-                config.filters,
-                config.kernel_size,
-                first=index == 0,
-                num_classes=config.num_classes,
-                name=f"gated_{index}",
-            )
-            for index in range(config.num_layers)
-        ]
-        for index, layer in enumerate(self.gated_layers):
-            layer.build((None, None, None, 1 if index == 0 else config.filters))
-        self.output_hidden = layers.Conv2D(config.filters, 1, activation="relu", name="output_hidden")
-        self.output_hidden.build((None, None, None, config.filters))
-        self.output_logits = layers.Conv2D(LEVELS, 1, name="output_logits")
-        self.output_logits.build((None, None, None, config.filters))
+        self.network = GatedPixelCNN(
+            LEVELS, config.filters, config.num_layers, config.kernel_size, config.num_classes, name="network"
+        )
+        self.network.build((None, *config.input_shape))
 
     @property
     def data_range(self):
@@ -200,10 +120,7 @@ class PixelCNN(GenerativeModel):
         condition = None
         if self.config.num_classes is not None:
             condition = ops.one_hot(ops.reshape(ops.cast(labels, "int32"), (-1,)), self.config.num_classes)
-        vertical, horizontal = inputs, inputs
-        for layer in self.gated_layers:
-            vertical, horizontal = layer(vertical, horizontal, condition)
-        return ops.cast(self.output_logits(self.output_hidden(horizontal)), "float32")
+        return ops.cast(self.network(inputs, condition), "float32")
 
     def pixel_log_probs(self, x, labels=None):
         """`log p(x_i | x_<i)` per pixel, `(batch, height, width)`."""

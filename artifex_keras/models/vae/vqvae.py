@@ -10,7 +10,7 @@ from keras import ops
 from artifex_keras import losses
 from artifex_keras import validation
 from artifex_keras.config import Config
-from artifex_keras.layers import MaskedConv2D
+from artifex_keras.layers import GatedPixelCNN
 from artifex_keras.layers import VectorQuantizer
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.registration import register_model
@@ -40,9 +40,9 @@ class VQVAEConfig(Config):
         likelihood: `"bernoulli"` (data in [0, 1]) or `"gaussian"` (fixed unit
             variance, so the reconstruction term is half the summed squared
             error plus a constant).
-        prior_filters: channels of the PixelCNN prior.
-        prior_layers: masked conv layers of the prior (one mask-A layer, then
-            mask-B layers).
+        prior_filters: channels of the gated PixelCNN prior.
+        prior_layers: gated layers of the prior (`layers.GatedPixelCNN`).
+        prior_kernel_size: odd width of each prior layer's receptive field.
         seed: seed of the model's random draws.
     """
 
@@ -56,6 +56,7 @@ class VQVAEConfig(Config):
     likelihood: str = "bernoulli"
     prior_filters: int = 64
     prior_layers: int = 4
+    prior_kernel_size: int = 3
     seed: int | None = None
 
     def validate(self):
@@ -71,6 +72,9 @@ class VQVAEConfig(Config):
         self.check_choice("likelihood", ("bernoulli", "gaussian"))
         self.check_positive_int("prior_filters")
         self.check_positive_int("prior_layers")
+        self.check_positive_int("prior_kernel_size")
+        if self.prior_kernel_size < 3 or self.prior_kernel_size % 2 == 0:
+            self._fail("prior_kernel_size", "an odd int of at least 3", self.prior_kernel_size)
         if self.seed is not None:
             self.check_non_negative_int("seed")
 
@@ -155,19 +159,18 @@ class VQVAE(GenerativeModel):
             + [layers.Conv2D(config.input_shape[-1], 3, padding="same")],
             name="decoder",
         )
-        # PixelCNN over one-hot code ids. The bias-free Dense is the code
-        # embedding (a dense-gradient `Embedding`, see VectorQuantizer.call);
-        # the 7x7 mask-A layer hides each position from itself and the 3x3
-        # mask-B layers widen the causal receptive field.
+        # The gated PixelCNN of `PixelCNN` over the code ids; the bias-free Dense
+        # on one-hot ids is the code embedding (a dense-gradient `Embedding`,
+        # see VectorQuantizer.call).
         self.prior = keras.Sequential(
-            [keras.Input(shape=(*self.code_shape, config.num_embeddings))]
-            + [layers.Dense(config.prior_filters, use_bias=False, name="code_embedding")]
-            + [MaskedConv2D(config.prior_filters, 7, mask_type="A", activation="relu")]
-            + [
-                MaskedConv2D(config.prior_filters, 3, mask_type="B", activation="relu")
-                for _ in range(config.prior_layers - 1)
-            ]
-            + [layers.Conv2D(config.num_embeddings, 1)],
+            [
+                keras.Input(shape=(*self.code_shape, config.num_embeddings)),
+                layers.Dense(config.prior_filters, use_bias=False, name="code_embedding"),
+                GatedPixelCNN(
+                    config.num_embeddings, config.prior_filters, config.prior_layers, config.prior_kernel_size,
+                    name="gated_pixelcnn",
+                ),  # fmt: skip
+            ],
             name="prior",
         )
 

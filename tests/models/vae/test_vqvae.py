@@ -29,7 +29,7 @@ def numpy(tensor):
 
 def set_prior_output(model, bias, kernel_scale=0.0):
     """Make the prior's logits `bias` (+ scaled context terms) at every position."""
-    head = model.prior.layers[-1]
+    head = model.prior.layers[-1].output_logits
     head.kernel.assign(numpy(head.kernel) * kernel_scale)
     head.bias.assign(np.asarray(bias, "float32"))
 
@@ -188,6 +188,7 @@ def test_gaussian_likelihood_trains_on_unbounded_data():
         ("likelihood", "poisson", "`likelihood` must be one of 'bernoulli', 'gaussian'"),
         ("prior_filters", 0, "`prior_filters` must be a positive int, got 0"),
         ("prior_layers", 0, "`prior_layers` must be a positive int, got 0"),
+        ("prior_kernel_size", 4, "`prior_kernel_size` must be an odd int of at least 3, got 4"),
         ("seed", -1, "`seed` must be a non-negative int, got -1"),
     ],
 )
