@@ -1,4 +1,4 @@
-"""What a conditional model conditions on: class labels, a context vector or token ids.
+"""What a conditional model conditions on: class labels, a context vector, token ids or source images.
 
 A model says what it takes with `condition_spec()` (None when it is
 unconditional) and makes example conditions with `example_conditions(n)`;
@@ -70,6 +70,41 @@ class ContextVector:
         validation.check_batch(owner, self.argument, array, self.shape)
         if len(array) != num_samples:
             raise ValueError(f"{owner}: `{self.argument}` must hold {num_samples} vectors, got {len(array)}")
+        return array.astype("float32")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceImages:
+    """An image per sample that an image-to-image model translates, passed as `source=`.
+
+    Args:
+        shape: shape of one image, `(height, width, channels)`.
+        value_range: `(low, high)` the pixels must lie in, or None.
+
+    Example:
+    ```python
+    SourceImages((8, 8, 1), (0.0, 1.0)).examples(2).shape   # (2, 8, 8, 1), uniform in [0, 1], seeded
+    ```
+    """
+
+    shape: tuple
+    value_range: tuple | None = None
+    argument: ClassVar[str] = "source"
+
+    def examples(self, num_samples, seed=0):
+        """Uniform noise images `(num_samples, *shape)` in `value_range` (standard normal without one), fixed seed."""
+        rng = np.random.default_rng(seed)
+        if self.value_range is None:
+            return rng.standard_normal((num_samples, *self.shape)).astype("float32")
+        low, high = self.value_range
+        return rng.uniform(low, high, (num_samples, *self.shape)).astype("float32")
+
+    def check(self, owner, value, num_samples):
+        """`value` as finite float32 `(num_samples, *shape)` in `value_range`."""
+        array = np.asarray(value)
+        validation.check_batch(owner, self.argument, array, self.shape, self.value_range)
+        if len(array) != num_samples:
+            raise ValueError(f"{owner}: `{self.argument}` must hold {num_samples} images, got {len(array)}")
         return array.astype("float32")
 
 

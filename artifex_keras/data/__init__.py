@@ -32,6 +32,10 @@ from .toy import entropy
 from .toy import pinwheel
 from .toy import spirals
 from .toy import two_moons
+from .translation import edge_map
+from .translation import list_translation_datasets
+from .translation import load_translation
+from .translation import two_domains
 
 __all__ = [
     "DatasetUnavailableError",
@@ -41,17 +45,21 @@ __all__ = [
     "class_names",
     "eight_gaussians",
     "conditional_entropy",
+    "edge_map",
     "entropy",
     "list_datasets",
     "list_text_datasets",
+    "list_translation_datasets",
     "list_works",
     "load_audio",
     "load",
     "load_text",
+    "load_translation",
     "pinwheel",
     "scale_images",
     "speech_path",
     "spirals",
     "text_windows",
+    "two_domains",
     "two_moons",
 ]
