@@ -2,6 +2,12 @@
 
 from artifex_keras.layers.attention import SpatialSelfAttention
 from artifex_keras.layers.diff_augment import DiffAugment
+from artifex_keras.layers.dit import DiTBackbone
+from artifex_keras.layers.dit import DiTBlock
+from artifex_keras.layers.dit import DiTFinalLayer
+from artifex_keras.layers.dit import PatchEmbedding
+from artifex_keras.layers.dit import patchify
+from artifex_keras.layers.dit import unpatchify
 from artifex_keras.layers.gated_pixelcnn import GatedLayer
 from artifex_keras.layers.gated_pixelcnn import GatedPixelCNN
 from artifex_keras.layers.masked_conv import MaskedConv2D
@@ -13,15 +19,21 @@ from artifex_keras.layers.unet import UNet2D
 from artifex_keras.layers.vector_quantizer import VectorQuantizer
 
 __all__ = [
+    "DiTBackbone",
+    "DiTBlock",
+    "DiTFinalLayer",
     "DiffAugment",
     "GatedLayer",
     "GatedPixelCNN",
     "MaskedConv2D",
+    "PatchEmbedding",
     "ResidualBlock",
     "SpatialSelfAttention",
     "SpectralNormalization",
     "TimestepEmbedding",
     "UNet2D",
     "VectorQuantizer",
+    "patchify",
     "sinusoidal_embedding",
+    "unpatchify",
 ]

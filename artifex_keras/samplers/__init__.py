@@ -33,6 +33,11 @@ from artifex_keras.samplers.mcmc import HMCSampler
 from artifex_keras.samplers.mcmc import LangevinSampler
 from artifex_keras.samplers.mcmc import MALASampler
 from artifex_keras.samplers.mcmc import MCMCSampler
+from artifex_keras.samplers.ode import ODEEulerSampler
+from artifex_keras.samplers.ode import ODEHeunSampler
+from artifex_keras.samplers.ode import ODEMidpointSampler
+from artifex_keras.samplers.ode import ODERK4Sampler
+from artifex_keras.samplers.ode import ODESampler
 from artifex_keras.samplers.schedules import CosineSchedule
 from artifex_keras.samplers.schedules import LinearSchedule
 from artifex_keras.samplers.schedules import NoiseSchedule
@@ -60,6 +65,11 @@ __all__ = [
     "LangevinSampler",
     "MALASampler",
     "MCMCSampler",
+    "ODEEulerSampler",
+    "ODEHeunSampler",
+    "ODEMidpointSampler",
+    "ODERK4Sampler",
+    "ODESampler",
     "RandomSampler",
     "Sampler",
     "TokenSampler",

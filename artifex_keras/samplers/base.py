@@ -138,3 +138,23 @@ def draw_with_state(seed_generator, state, draw):
     with scope:
         result = draw()
     return result, scope.get_current_value(seed_generator.state)
+
+
+def trajectory_loop(steps, body, carry, return_trajectory, state_of, like):
+    """`ops.fori_loop` over `body(i, carry)`; for a trajectory, also the states `state_of(i, carry)` stacked.
+
+    The trajectory is a `(steps, *like.shape)` buffer carried through the same
+    loop, row `i` written by a one-hot select (a dynamic slice update in every backend).
+    """
+    if not return_trajectory:
+        return ops.fori_loop(0, steps, body, carry), None
+    rows = ops.arange(steps, dtype="int32")
+    broadcast = (steps,) + (1,) * len(like.shape)
+
+    def traced(index, loop_carry):
+        inner, buffer = loop_carry
+        inner = body(index, inner)
+        selected = ops.reshape(ops.equal(rows, index), broadcast)
+        return inner, ops.where(selected, state_of(index, inner)[None], buffer)
+
+    return ops.fori_loop(0, steps, traced, (carry, ops.zeros((steps, *like.shape), dtype=like.dtype)))

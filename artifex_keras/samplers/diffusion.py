@@ -31,6 +31,7 @@ from artifex_keras.samplers.base import Sampler
 from artifex_keras.samplers.base import draw_with_state
 from artifex_keras.samplers.base import loop_seed_state
 from artifex_keras.samplers.base import register_sampler
+from artifex_keras.samplers.base import trajectory_loop
 from artifex_keras.samplers.schedules import check_prediction
 from artifex_keras.samplers.schedules import predicted_x0_and_noise
 
@@ -116,26 +117,6 @@ class _Tables:
         return {name: ops.take(table, index) for name, table in self.tables.items()}
 
 
-def _loop(steps, body, carry, return_trajectory, state_of, like):
-    """`ops.fori_loop` over `body(i, carry)`; for a trajectory, also the states `state_of(i, carry)` stacked.
-
-    The trajectory is a `(steps, *like.shape)` buffer carried through the same
-    loop, row `i` written by a one-hot select (a dynamic slice update in every backend).
-    """
-    if not return_trajectory:
-        return ops.fori_loop(0, steps, body, carry), None
-    rows = ops.arange(steps, dtype="int32")
-    broadcast = (steps,) + (1,) * len(like.shape)
-
-    def traced(index, loop_carry):
-        inner, buffer = loop_carry
-        inner = body(index, inner)
-        selected = ops.reshape(ops.equal(rows, index), broadcast)
-        return inner, ops.where(selected, state_of(index, inner)[None], buffer)
-
-    return ops.fori_loop(0, steps, traced, (carry, ops.zeros((steps, *like.shape), dtype=like.dtype)))
-
-
 def _check_eta(owner, eta):
     if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not math.isfinite(eta) or eta < 0:
         raise ValueError(f"{owner}: `eta` must be a non-negative number, got {eta!r}")
@@ -188,7 +169,7 @@ class DDPMSampler(DiffusionSampler):
             z, seed_state = draw_with_state(seed_generator, seed_state, lambda: _normal(shape, seed_generator))
             return c["coef_x0"] * x0 + c["coef_x"] * x + c["std"] * z, seed_state
 
-        (x, _), states = _loop(
+        (x, _), states = trajectory_loop(
             self.steps,
             body,
             (noise, loop_seed_state(seed_generator)),
@@ -260,7 +241,7 @@ class DDIMSampler(DiffusionSampler):
             return x, seed_state
 
         seed_state = loop_seed_state(seed_generator) if stochastic else ops.zeros((2,), dtype="int32")
-        (x, _), states = _loop(
+        (x, _), states = trajectory_loop(
             self.steps, body, (noise, seed_state), return_trajectory, lambda index, carry: carry[0], noise
         )
         return x, states
@@ -382,7 +363,7 @@ class DPMSolverSampler(DiffusionSampler):
             d = c["weight_current"] * x0 + c["weight_previous"] * previous
             return c["coef_x"] * x + c["coef_d"] * d, x0
 
-        (x, _), states = _loop(
+        (x, _), states = trajectory_loop(
             self.steps, body, (noise, ops.zeros_like(noise)), return_trajectory, lambda index, carry: carry[0], noise
         )
         return x, states
@@ -453,7 +434,7 @@ class _EDMSampler(DiffusionSampler):
         y = noise * float(np.sqrt(1.0 + sigmas[0] ** 2))
         alpha_next = tables.tables["alpha_next"]
         # States in the variance-preserving view x = alpha y, comparable with the other samplers.
-        y, states = _loop(
+        y, states = trajectory_loop(
             self.steps, body, y, return_trajectory, lambda index, inner: ops.take(alpha_next, index) * inner, noise
         )
         return y, states

@@ -1,21 +1,17 @@
 """DDPM: a UNet denoiser trained on a noise schedule, sampled with any diffusion sampler."""
 
 import dataclasses
-import math
-import numbers
 
 import keras
-import numpy as np
 from keras import ops
 
-from artifex_keras import validation
-from artifex_keras.conditioning import ClassLabels
 from artifex_keras.config import Config
 from artifex_keras.ema import ExponentialMovingAverage
-from artifex_keras.layers.unet import UNet2D
 from artifex_keras.models.base import GenerativeModel
-from artifex_keras.models.configured import pad_examples
 from artifex_keras.models.diffusion import objectives
+from artifex_keras.models.diffusion.shared import ClassifierFreeGuidance
+from artifex_keras.models.diffusion.shared import build_unet
+from artifex_keras.models.diffusion.shared import validate_unet
 from artifex_keras.models.registration import register_model
 from artifex_keras.samplers import schedules
 from artifex_keras.samplers.diffusion import DDIMSampler
@@ -88,61 +84,45 @@ class DDPMConfig(Config):
 
     def validate(self):
         self.check_int_tuple("input_shape", length=3)
-        self.check_int_tuple("channels")
-        multiple = 2 ** (len(self.channels) - 1)
-        if self.input_shape[0] % multiple or self.input_shape[1] % multiple:
-            self._fail(
-                "input_shape",
-                f"a shape whose height and width are divisible by 2 ** (len(channels) - 1) = {multiple}",
-                self.input_shape,
-            )
-        self.check_positive_int("num_res_blocks")
-        if not isinstance(self.attention_levels, tuple) or not all(
-            isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(self.channels)
-            for i in self.attention_levels
-        ):
-            self._fail(
-                "attention_levels", f"a tuple of level indices in [0, {len(self.channels) - 1}]", self.attention_levels
-            )
-        self.check_positive_int("head_dim")
-        self.check_positive_int("num_groups")
-        for width in self.channels:
-            if width % self.num_groups:
-                self._fail("channels", f"channel counts divisible by num_groups ({self.num_groups})", self.channels)
-        for level in self.attention_levels:
-            if self.channels[level] % self.head_dim:
-                self._fail(
-                    "head_dim", f"a divisor of the attention levels' channels ({self.channels[level]})", self.head_dim
-                )
-        self.check_number("dropout", low=0.0, high=1.0, high_inclusive=False)
-        self.check_choice("schedule", SCHEDULES)
-        self.check_positive_int("num_timesteps")
-        if self.num_timesteps < 2:
-            self._fail("num_timesteps", "an int of at least 2", self.num_timesteps)
-        self.check_choice("prediction", schedules.PREDICTIONS)
-        self.check_choice("loss_weighting", objectives.WEIGHTINGS)
-        self.check_number("min_snr_gamma", low=0.0, low_inclusive=False)
-        self.check_number("sigma_data", low=0.0, low_inclusive=False)
-        self.check_choice("timestep_sampling", objectives.TIMESTEP_SAMPLINGS)
-        self.check_number("logit_mean")
-        self.check_number("logit_std", low=0.0, low_inclusive=False)
-        if self.ema_decay is not None:
-            self.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
-        self.check_positive_int("num_classes", allow_none=True)
-        self.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
-        if self.guidance_scale is not None:
-            self.check_number("guidance_scale")
-        if not isinstance(self.rescale, bool):
-            self._fail("rescale", "a bool", self.rescale)
-        self.check_positive_int("sampling_steps")
-        if self.sampling_steps > self.num_timesteps:
-            self._fail("sampling_steps", f"an int of at most num_timesteps ({self.num_timesteps})", self.sampling_steps)
-        if self.seed is not None:
-            self.check_non_negative_int("seed")
+        validate_unet(self)
+        validate_diffusion(self)
+
+
+def validate_diffusion(config):
+    """Check the fields of `config` that the DDPM objective, schedule, EMA, guidance and sampling read.
+
+    Shared by every config of a model trained like `DDPM`, whatever its network.
+    """
+    config.check_choice("schedule", SCHEDULES)
+    config.check_positive_int("num_timesteps")
+    if config.num_timesteps < 2:
+        config._fail("num_timesteps", "an int of at least 2", config.num_timesteps)
+    config.check_choice("prediction", schedules.PREDICTIONS)
+    config.check_choice("loss_weighting", objectives.WEIGHTINGS)
+    config.check_number("min_snr_gamma", low=0.0, low_inclusive=False)
+    config.check_number("sigma_data", low=0.0, low_inclusive=False)
+    config.check_choice("timestep_sampling", objectives.TIMESTEP_SAMPLINGS)
+    config.check_number("logit_mean")
+    config.check_number("logit_std", low=0.0, low_inclusive=False)
+    if config.ema_decay is not None:
+        config.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
+    config.check_positive_int("num_classes", allow_none=True)
+    config.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
+    if config.guidance_scale is not None:
+        config.check_number("guidance_scale")
+    if not isinstance(config.rescale, bool):
+        config._fail("rescale", "a bool", config.rescale)
+    config.check_positive_int("sampling_steps")
+    if config.sampling_steps > config.num_timesteps:
+        config._fail(
+            "sampling_steps", f"an int of at most num_timesteps ({config.num_timesteps})", config.sampling_steps
+        )
+    if config.seed is not None:
+        config.check_non_negative_int("seed")
 
 
 @register_model("ddpm")
-class DDPM(GenerativeModel):
+class DDPM(ClassifierFreeGuidance, GenerativeModel):
     """Denoising diffusion probabilistic model with a UNet denoiser and swappable samplers.
 
     Training draws a timestep `t` per image (uniform or logit-normal), noises
@@ -185,32 +165,17 @@ class DDPM(GenerativeModel):
         self.schedule = schedules.get(
             {"class_name": config.schedule, "config": {"num_timesteps": config.num_timesteps}}
         )
-        self.denoiser = self._make_unet("denoiser")
+        self.denoiser = self.build_denoiser("denoiser")
         self.ema_denoiser = None
         self.ema = None
         if config.ema_decay is not None:
-            self.ema_denoiser = self._make_unet("ema_denoiser")
+            self.ema_denoiser = self.build_denoiser("ema_denoiser")
             self.ema = ExponentialMovingAverage(self.denoiser, self.ema_denoiser, decay=config.ema_decay)
             self.ema.copy()
 
-    def _make_unet(self, name):
-        config = self.config
-        # One extra class, the last id, stands for "no label" (classifier-free guidance).
-        table = None if config.num_classes is None else config.num_classes + 1
-        unet = UNet2D(
-            out_channels=config.input_shape[-1],
-            channels=config.channels,
-            num_res_blocks=config.num_res_blocks,
-            attention_levels=config.attention_levels,
-            head_dim=config.head_dim,
-            num_groups=config.num_groups,
-            dropout=config.dropout,
-            num_classes=table,
-            name=name,
-        )
-        # Build now: on JAX, variables created inside a traced step are lost.
-        unet.build((None, *config.input_shape), (None,), None if table is None else (None,))
-        return unet
+    def build_denoiser(self, name):
+        """The built network `denoiser(x_t, t, labels=None)`: a UNet from the config; subclasses swap in another."""
+        return build_unet(self.config, name)
 
     def after_training_step(self):
         if self.ema is not None:
@@ -224,15 +189,6 @@ class DDPM(GenerativeModel):
     @property
     def data_range(self):
         return (0.0, 1.0) if self.config.rescale else None
-
-    @property
-    def null_label(self):
-        """The class id of "no label", the unconditional model of classifier-free guidance."""
-        return self.config.num_classes
-
-    # Conditioning ---------------------------------------------------------------
-    def condition_spec(self):
-        return None if self.config.num_classes is None else ClassLabels(self.config.num_classes)
 
     # Training ---------------------------------------------------------------------
     def to_diffusion_space(self, x):
@@ -270,9 +226,7 @@ class DDPM(GenerativeModel):
         noise = keras.random.normal(ops.shape(x0), seed=self.seed_generator)
         alpha, sigma = self.schedule.signal_and_noise(t)
         x_t = self.schedule.add_noise(x0, noise, t)
-        if labels is not None and config.class_dropout > 0:
-            dropped = keras.random.uniform((batch,), seed=self.seed_generator) < config.class_dropout
-            labels = ops.where(dropped, self.null_label, labels)
+        labels = self.drop_labels(labels)
         output = ops.cast(self.denoiser(x_t, t, labels, training=training), "float32")
         target = objectives.prediction_target(config.prediction, x0, noise, alpha, sigma)
         squared_error = ops.mean(ops.square(output - target), axis=tuple(range(1, len(x0.shape))))
@@ -317,21 +271,7 @@ class DDPM(GenerativeModel):
                 `w = 1` is the conditional model, `w = 0` the unconditional one.
             network: the UNet to call (default `sampling_network`).
         """
-        network = network or self.sampling_network
-        if labels is None:
-            return lambda x, t: network(x, t)
-        labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
-        if guidance_scale is None:
-            return lambda x, t: network(x, t, labels)
-        null = ops.full(ops.shape(labels), self.null_label, dtype="int32")
-
-        def guided(x, t):
-            both = network(ops.concatenate([x, x], 0), ops.concatenate([t, t], 0), ops.concatenate([labels, null], 0))
-            conditional, unconditional = ops.split(ops.cast(both, "float32"), 2, axis=0)
-            scale = schedules.broadcast_to(ops.convert_to_tensor(guidance_scale, "float32"), conditional)
-            return unconditional + scale * (conditional - unconditional)
-
-        return guided
+        return self.guided_function(network or self.sampling_network, labels, guidance_scale)
 
     def sample(
         self, num_samples, seed_generator, sampler=None, labels=None, guidance_scale=None, return_trajectory=False
@@ -350,94 +290,3 @@ class DDPM(GenerativeModel):
             return self.from_diffusion_space(result)
         samples, trajectory = result
         return self.from_diffusion_space(samples), self.from_diffusion_space(trajectory, clip=False)
-
-    def generate(
-        self,
-        num_samples,
-        seed=None,
-        batch_size=1024,
-        sampler=None,
-        guidance_scale=None,
-        return_trajectory=False,
-        **conditions,
-    ):
-        """Draw `num_samples` images; returns NumPy `(num_samples, *input_shape)`.
-
-        Args:
-            num_samples: how many samples.
-            seed: an int makes the draw reproducible; None advances the model's seed generator.
-            batch_size: most samples per compiled call.
-            sampler: a `DiffusionSampler` (or its name or config); default
-                `DDIMSampler(steps=sampling_steps)`.
-            guidance_scale: classifier-free guidance scale of a conditional model
-                (default the config's; None is the conditional model alone).
-            return_trajectory: also return the states from the noise to the
-                samples, `(steps + 1, num_samples, *input_shape)` (in data
-                space, not clipped).
-            **conditions: `labels=` for a class-conditional model.
-
-        Example:
-        ```python
-        model.generate(16, sampler=DDIMSampler(steps=50, eta=0.0), seed=0)
-        model.generate(10, labels=np.arange(10), guidance_scale=3.0)
-        samples, trajectory = model.generate(4, sampler="ddpm", return_trajectory=True)
-        ```
-        """
-        owner = f"{type(self).__name__}.generate"
-        num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
-        batch_size = validation.check_positive_int(owner, "batch_size", batch_size)
-        seed = validation.check_seed(owner, seed)
-        sampler = self.resolve_sampler(owner, sampler)
-        conditions = self.check_conditions(owner, conditions, num_samples)
-        guidance_scale = self._check_guidance(owner, guidance_scale)
-        if not isinstance(return_trajectory, bool):
-            raise ValueError(f"{owner}: `return_trajectory` must be a bool, got {return_trajectory!r}")
-        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
-        size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
-        names = sorted(conditions)
-        guided = guidance_scale is not None
-        # The guidance scale is an input of the compiled call: one trace serves every scale.
-        key = ("sample", size, sampler.cache_key(), tuple(names), guided, return_trajectory)
-
-        def draw(g, *values):
-            given = dict(zip(names, values[: len(names)]))
-            return self.sample(
-                size,
-                g,
-                sampler=sampler,
-                guidance_scale=values[-1] if guided else None,
-                return_trajectory=return_trajectory,
-                **given,
-            )
-
-        run = self.compiled_function(key, draw)
-        samples, trajectories = [], []
-        for start in range(0, num_samples, size):
-            count = min(size, num_samples - start)
-            values = [pad_examples(conditions[name][start : start + count], size) for name in names]
-            if guided:
-                values.append(np.full((size,), guidance_scale, dtype="float32"))
-            result = run(generator, *values)
-            if return_trajectory:
-                samples.append(keras.ops.convert_to_numpy(result[0])[:count])
-                trajectories.append(keras.ops.convert_to_numpy(result[1])[:, :count])
-            else:
-                samples.append(keras.ops.convert_to_numpy(result)[:count])
-        samples = np.concatenate(samples, axis=0)
-        return (samples, np.concatenate(trajectories, axis=1)) if return_trajectory else samples
-
-    def _check_guidance(self, owner, guidance_scale):
-        if guidance_scale is None:
-            guidance_scale = self.config.guidance_scale
-            if guidance_scale is None:
-                return None
-        if self.config.num_classes is None:
-            raise ValueError(
-                f"{owner}: `guidance_scale` needs a class-conditional {type(self).__name__} (num_classes set), "
-                f"got {guidance_scale!r}"
-            )
-        if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, numbers.Real):
-            raise ValueError(f"{owner}: `guidance_scale` must be a finite number or None, got {guidance_scale!r}")
-        if not math.isfinite(guidance_scale):
-            raise ValueError(f"{owner}: `guidance_scale` must be a finite number or None, got {guidance_scale!r}")
-        return float(guidance_scale)

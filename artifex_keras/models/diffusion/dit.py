@@ -1,0 +1,139 @@
+"""DiT: the DDPM objective, schedules and samplers with a Transformer on image patches as the denoiser."""
+
+import dataclasses
+
+from artifex_keras.config import Config
+from artifex_keras.layers.dit import DiTBackbone
+from artifex_keras.models.diffusion.ddpm import DDPM
+from artifex_keras.models.diffusion.ddpm import validate_diffusion
+from artifex_keras.models.registration import register_model
+
+
+@dataclasses.dataclass(frozen=True)
+class DiTConfig(Config):
+    """Configuration of a `DiT`: the backbone's fields, then the same diffusion fields as `DDPMConfig`.
+
+    Args:
+        input_shape: `(height, width, channels)`; height and width must be
+            divisible by `patch_size`.
+        patch_size: side of the square patches that become tokens.
+        hidden_size: size of the tokens (divisible by `num_heads` and by 4).
+        depth: number of Transformer blocks.
+        num_heads: attention heads per block.
+        mlp_ratio: MLP hidden units per token feature.
+        schedule: noise schedule, "linear", "cosine" or "sigmoid".
+        num_timesteps: diffusion steps `T` of the schedule.
+        prediction: network target, "epsilon", "x0" or "v".
+        loss_weighting: "uniform", "snr", "min_snr" or "edm" (see `objectives`).
+        min_snr_gamma: clip of the "min_snr" weighting.
+        sigma_data: data standard deviation of the "edm" weighting.
+        timestep_sampling: "uniform" (integer timesteps) or "logit_normal".
+        logit_mean: mean of the logit-normal timestep distribution.
+        logit_std: standard deviation of the logit-normal timestep distribution.
+        ema_decay: decay of the moving average of the weights that `generate`
+            uses; None samples with the trained weights themselves.
+        num_classes: number of class labels for a class-conditional model
+            (train on `(x, labels)`, `generate(n, labels=...)`), or None.
+        class_dropout: probability that a training label is replaced by the
+            "no label" class (the unconditional model guidance needs).
+        guidance_scale: default classifier-free guidance scale of `generate`
+            for a conditional model (None: the conditional model alone).
+        rescale: the data lie in [0, 1] and are mapped to [-1, 1] for the
+            diffusion; samples come back in [0, 1].
+        sampling_steps: steps of the default sampler, `DDIMSampler(eta=0)`
+            (at most `num_timesteps`).
+        seed: seed of the model's random draws.
+    """
+
+    input_shape: tuple = (32, 32, 4)
+    patch_size: int = 2
+    hidden_size: int = 384
+    depth: int = 12
+    num_heads: int = 6
+    mlp_ratio: float = 4.0
+    schedule: str = "linear"
+    num_timesteps: int = 1000
+    prediction: str = "epsilon"
+    loss_weighting: str = "uniform"
+    min_snr_gamma: float = 5.0
+    sigma_data: float = 0.5
+    timestep_sampling: str = "uniform"
+    logit_mean: float = 0.0
+    logit_std: float = 1.0
+    ema_decay: float | None = 0.999
+    num_classes: int | None = None
+    class_dropout: float = 0.1
+    guidance_scale: float | None = None
+    rescale: bool = True
+    sampling_steps: int = 50
+    seed: int | None = None
+
+    def validate(self):
+        self.check_int_tuple("input_shape", length=3)
+        self.check_positive_int("patch_size")
+        height, width = self.input_shape[:2]
+        if height % self.patch_size or width % self.patch_size:
+            self._fail(
+                "patch_size", f"a divisor of the height and width of input_shape ({height}x{width})", self.patch_size
+            )
+        self.check_positive_int("hidden_size")
+        if self.hidden_size % 4:
+            self._fail("hidden_size", "a multiple of 4 (the 2-D sin-cos positions)", self.hidden_size)
+        self.check_positive_int("depth")
+        self.check_positive_int("num_heads")
+        if self.hidden_size % self.num_heads:
+            self._fail("num_heads", f"a divisor of hidden_size ({self.hidden_size})", self.num_heads)
+        self.check_number("mlp_ratio", low=0.0, low_inclusive=False)
+        if int(self.hidden_size * self.mlp_ratio) < 1:
+            self._fail("mlp_ratio", f"at least 1 / hidden_size ({self.hidden_size})", self.mlp_ratio)
+        validate_diffusion(self)
+
+
+@register_model("dit")
+class DiT(DDPM):
+    """Diffusion Transformer: `DDPM`'s training and sampling with a DiT backbone (adaLN-Zero blocks on patches).
+
+    Everything but the network is `DDPM`'s: the schedule, the prediction
+    target and loss weighting, the moving average `generate` samples with,
+    any `DiffusionSampler`, and, with `num_classes`, label dropout in
+    training and classifier-free guidance `eps_u + w (eps_c - eps_u)` in
+    `generate(n, labels=..., guidance_scale=w)`. The network (`DiTBackbone`)
+    cuts `x_t` into `patch_size` patches, runs `depth` Transformer blocks
+    whose layer norms and residual gates are regressed from the timestep
+    and class embedding, and outputs exactly zero before training.
+
+    Args:
+        config: a `DiTConfig`, or pass its fields as keyword arguments.
+
+    Example:
+    ```python
+    x, y = artifex_keras.data.load("digits")
+    model = DiT(input_shape=(8, 8, 1), patch_size=2, hidden_size=32, depth=2, num_heads=4, num_classes=10)
+    model.compile()
+    model.fit(x, y, epochs=2, batch_size=64)
+    samples = model.generate(10, labels=np.arange(10), guidance_scale=3.0, seed=0)
+    ```
+
+    Reference:
+        Peebles & Xie, "Scalable Diffusion Models with Transformers", ICCV 2023;
+        Ho & Salimans, "Classifier-Free Diffusion Guidance", 2022.
+    """
+
+    config_class = DiTConfig
+
+    def build_denoiser(self, name):
+        config = self.config
+        backbone = DiTBackbone(
+            out_channels=config.input_shape[-1],
+            patch_size=config.patch_size,
+            hidden_size=config.hidden_size,
+            depth=config.depth,
+            num_heads=config.num_heads,
+            mlp_ratio=config.mlp_ratio,
+            num_classes=config.num_classes,
+            name=name,
+        )
+        # Build now: on JAX, variables created inside a traced step are lost.
+        labels_shape = None if config.num_classes is None else (None,)
+        backbone.build((None, *config.input_shape), (None,), labels_shape)
+        return backbone

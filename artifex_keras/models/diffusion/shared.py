@@ -1,0 +1,228 @@
+"""What the diffusion family's models share: the UNet from config fields, and classifier-free guidance.
+
+`validate_unet(config)` and `build_unet(config, name)` read the UNet fields
+a config has in common (`input_shape`, `channels`, `num_res_blocks`,
+`attention_levels`, `head_dim`, `num_groups`, `dropout`, `num_classes`).
+`ClassifierFreeGuidance` is the mixin of a model whose network takes class
+labels plus one "no label" class: label dropout in training, the guided
+prediction, and a `generate` with `guidance_scale=` and `return_trajectory=`.
+
+Example:
+```python
+class MyDiffusion(ClassifierFreeGuidance, GenerativeModel):
+    def build_networks(self):
+        self.network = build_unet(self.config, "network")
+```
+"""
+
+import math
+import numbers
+
+import keras
+import numpy as np
+from keras import ops
+
+from artifex_keras import validation
+from artifex_keras.conditioning import ClassLabels
+from artifex_keras.layers.unet import UNet2D
+from artifex_keras.models.configured import pad_examples
+from artifex_keras.samplers import schedules
+
+
+def validate_unet(config):
+    """Check the UNet fields of `config` (a `Config`), naming the field in every error."""
+    config.check_int_tuple("channels")
+    multiple = 2 ** (len(config.channels) - 1)
+    if config.input_shape[0] % multiple or config.input_shape[1] % multiple:
+        config._fail(
+            "input_shape",
+            f"a shape whose height and width are divisible by 2 ** (len(channels) - 1) = {multiple}",
+            config.input_shape,
+        )
+    config.check_positive_int("num_res_blocks")
+    if not isinstance(config.attention_levels, tuple) or not all(
+        isinstance(i, int) and not isinstance(i, bool) and 0 <= i < len(config.channels)
+        for i in config.attention_levels
+    ):
+        config._fail(
+            "attention_levels", f"a tuple of level indices in [0, {len(config.channels) - 1}]", config.attention_levels
+        )
+    config.check_positive_int("head_dim")
+    config.check_positive_int("num_groups")
+    for width in config.channels:
+        if width % config.num_groups:
+            config._fail("channels", f"channel counts divisible by num_groups ({config.num_groups})", config.channels)
+    for level in config.attention_levels:
+        if config.channels[level] % config.head_dim:
+            config._fail(
+                "head_dim", f"a divisor of the attention levels' channels ({config.channels[level]})", config.head_dim
+            )
+    config.check_number("dropout", low=0.0, high=1.0, high_inclusive=False)
+
+
+def build_unet(config, name):
+    """A built `UNet2D` from the config's UNet fields, with one extra "no label" class when conditional."""
+    # One extra class, the last id, stands for "no label" (classifier-free guidance).
+    table = None if config.num_classes is None else config.num_classes + 1
+    unet = UNet2D(
+        out_channels=config.input_shape[-1],
+        channels=config.channels,
+        num_res_blocks=config.num_res_blocks,
+        attention_levels=config.attention_levels,
+        head_dim=config.head_dim,
+        num_groups=config.num_groups,
+        dropout=config.dropout,
+        num_classes=table,
+        name=name,
+    )
+    # Build now: on JAX, variables created inside a traced step are lost.
+    unet.build((None, *config.input_shape), (None,), None if table is None else (None,))
+    return unet
+
+
+class ClassifierFreeGuidance:
+    """Mixin of a `GenerativeModel` with optional class labels and classifier-free guidance.
+
+    The model's config has `num_classes` (None: unconditional),
+    `class_dropout` and `guidance_scale`; its network takes
+    `network(x, t, labels=None)` with labels in `[0, num_classes]`, the last
+    id meaning "no label". The model calls `drop_labels` on its training
+    labels, builds its sampling function with `guided_function`, and
+    implements `sample(num_samples, seed_generator, sampler=None, labels=None,
+    guidance_scale=None, return_trajectory=False)`.
+
+    Reference:
+        Ho & Salimans, "Classifier-Free Diffusion Guidance", 2022.
+    """
+
+    @property
+    def null_label(self):
+        """The class id of "no label", the unconditional model of classifier-free guidance."""
+        return self.config.num_classes
+
+    def condition_spec(self):
+        return None if self.config.num_classes is None else ClassLabels(self.config.num_classes)
+
+    def drop_labels(self, labels):
+        """Training labels with each replaced by the "no label" class with probability `class_dropout`."""
+        if labels is None or self.config.class_dropout <= 0:
+            return labels
+        dropped = keras.random.uniform(ops.shape(labels), seed=self.seed_generator) < self.config.class_dropout
+        return ops.where(dropped, self.null_label, labels)
+
+    def guided_function(self, network, labels=None, guidance_scale=None):
+        """`f(x, t)`: `network`'s output, with classifier-free guidance if asked.
+
+        Args:
+            network: `network(x, t)` or `network(x, t, labels)`.
+            labels: class ids `(batch,)` of a conditional model, or None.
+            guidance_scale: None (the conditional network alone) or `w` (a
+                number, or a tensor `(batch,)`) for `out_u + w (out_c - out_u)`;
+                `w = 1` is the conditional model, `w = 0` the unconditional one.
+        """
+        if labels is None:
+            return lambda x, t: network(x, t)
+        labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+        if guidance_scale is None:
+            return lambda x, t: network(x, t, labels)
+        null = ops.full(ops.shape(labels), self.null_label, dtype="int32")
+
+        def guided(x, t):
+            both = network(ops.concatenate([x, x], 0), ops.concatenate([t, t], 0), ops.concatenate([labels, null], 0))
+            conditional, unconditional = ops.split(ops.cast(both, "float32"), 2, axis=0)
+            scale = schedules.broadcast_to(ops.convert_to_tensor(guidance_scale, "float32"), conditional)
+            return unconditional + scale * (conditional - unconditional)
+
+        return guided
+
+    def generate(
+        self,
+        num_samples,
+        seed=None,
+        batch_size=1024,
+        sampler=None,
+        guidance_scale=None,
+        return_trajectory=False,
+        **conditions,
+    ):
+        """Draw `num_samples` samples; returns NumPy `(num_samples, *input_shape)`.
+
+        Args:
+            num_samples: how many samples.
+            seed: an int makes the draw reproducible; None advances the model's seed generator.
+            batch_size: most samples per compiled call.
+            sampler: a sampler the model accepts (or its name or config);
+                default `default_sampler()`.
+            guidance_scale: classifier-free guidance scale of a conditional model
+                (default the config's; None is the conditional model alone).
+            return_trajectory: also return the states from the noise to the
+                samples, `(steps + 1, num_samples, *input_shape)` (in data
+                space, not clipped).
+            **conditions: `labels=` for a class-conditional model.
+
+        Example:
+        ```python
+        model.generate(16, seed=0)
+        model.generate(10, labels=np.arange(10), guidance_scale=3.0)
+        samples, trajectory = model.generate(4, return_trajectory=True)
+        ```
+        """
+        owner = f"{type(self).__name__}.generate"
+        num_samples = validation.check_positive_int(owner, "num_samples", num_samples)
+        batch_size = validation.check_positive_int(owner, "batch_size", batch_size)
+        seed = validation.check_seed(owner, seed)
+        sampler = self.resolve_sampler(owner, sampler)
+        conditions = self.check_conditions(owner, conditions, num_samples)
+        guidance_scale = self.check_guidance_scale(owner, guidance_scale)
+        if not isinstance(return_trajectory, bool):
+            raise ValueError(f"{owner}: `return_trajectory` must be a bool, got {return_trajectory!r}")
+        generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
+        size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
+        names = sorted(conditions)
+        guided = guidance_scale is not None
+        # The guidance scale is an input of the compiled call: one trace serves every scale.
+        key = ("sample", size, sampler.cache_key(), tuple(names), guided, return_trajectory)
+
+        def draw(g, *values):
+            given = dict(zip(names, values[: len(names)]))
+            return self.sample(
+                size,
+                g,
+                sampler=sampler,
+                guidance_scale=values[-1] if guided else None,
+                return_trajectory=return_trajectory,
+                **given,
+            )
+
+        run = self.compiled_function(key, draw)
+        samples, trajectories = [], []
+        for start in range(0, num_samples, size):
+            count = min(size, num_samples - start)
+            values = [pad_examples(conditions[name][start : start + count], size) for name in names]
+            if guided:
+                values.append(np.full((size,), guidance_scale, dtype="float32"))
+            result = run(generator, *values)
+            if return_trajectory:
+                samples.append(keras.ops.convert_to_numpy(result[0])[:count])
+                trajectories.append(keras.ops.convert_to_numpy(result[1])[:, :count])
+            else:
+                samples.append(keras.ops.convert_to_numpy(result)[:count])
+        samples = np.concatenate(samples, axis=0)
+        return (samples, np.concatenate(trajectories, axis=1)) if return_trajectory else samples
+
+    def check_guidance_scale(self, owner, guidance_scale):
+        """`guidance_scale` (default the config's) as a float, or None; only a conditional model takes one."""
+        if guidance_scale is None:
+            guidance_scale = self.config.guidance_scale
+            if guidance_scale is None:
+                return None
+        if self.config.num_classes is None:
+            raise ValueError(
+                f"{owner}: `guidance_scale` needs a class-conditional {type(self).__name__} (num_classes set), "
+                f"got {guidance_scale!r}"
+            )
+        if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, numbers.Real):
+            raise ValueError(f"{owner}: `guidance_scale` must be a finite number or None, got {guidance_scale!r}")
+        if not math.isfinite(guidance_scale):
+            raise ValueError(f"{owner}: `guidance_scale` must be a finite number or None, got {guidance_scale!r}")
+        return float(guidance_scale)
