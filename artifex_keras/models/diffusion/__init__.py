@@ -1,11 +1,12 @@
-"""The diffusion family: DDPM with swappable samplers, flow matching, and the objectives they train with."""
+"""The diffusion family: DDPM and DiT with swappable samplers, flow matching, and the objectives they train with."""
 
 from artifex_keras.models.diffusion import objectives  # noqa: F401
 from artifex_keras.models.diffusion.ddpm import DDPM
 from artifex_keras.models.diffusion.ddpm import DDPMConfig
+from artifex_keras.models.diffusion.ddpm import DiffusionConfig
 from artifex_keras.models.diffusion.dit import DiT
 from artifex_keras.models.diffusion.dit import DiTConfig
 from artifex_keras.models.diffusion.flow_matching import FlowMatching
 from artifex_keras.models.diffusion.flow_matching import FlowMatchingConfig
 
-__all__ = ["DDPM", "DDPMConfig", "DiT", "DiTConfig", "FlowMatching", "FlowMatchingConfig"]
+__all__ = ["DDPM", "DDPMConfig", "DiffusionConfig", "DiT", "DiTConfig", "FlowMatching", "FlowMatchingConfig"]

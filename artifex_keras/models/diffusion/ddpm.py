@@ -21,18 +21,11 @@ SCHEDULES = ("linear", "cosine", "sigmoid")
 
 
 @dataclasses.dataclass(frozen=True)
-class DDPMConfig(Config):
-    """Configuration of a `DDPM`.
+class DiffusionConfig(Config):
+    """The fields of every model trained and sampled like `DDPM`, whatever its denoising network.
 
     Args:
-        input_shape: `(height, width, channels)`; height and width must be
-            divisible by `2 ** (len(channels) - 1)`.
-        channels: UNet channels per level.
-        num_res_blocks: residual blocks per UNet level.
-        attention_levels: UNet levels with self-attention.
-        head_dim: channels per attention head.
-        num_groups: groups of the UNet's group normalisations.
-        dropout: dropout rate in the residual blocks.
+        input_shape: `(height, width, channels)` of the images.
         schedule: noise schedule, "linear", "cosine" or "sigmoid".
         num_timesteps: diffusion steps `T` of the schedule.
         prediction: network target, "epsilon", "x0" or "v".
@@ -59,12 +52,6 @@ class DDPMConfig(Config):
     """
 
     input_shape: tuple = (32, 32, 3)
-    channels: tuple = (64, 128, 128)
-    num_res_blocks: int = 2
-    attention_levels: tuple = (1,)
-    head_dim: int = 32
-    num_groups: int = 32
-    dropout: float = 0.0
     schedule: str = "linear"
     num_timesteps: int = 1000
     prediction: str = "epsilon"
@@ -84,41 +71,58 @@ class DDPMConfig(Config):
 
     def validate(self):
         self.check_int_tuple("input_shape", length=3)
-        validate_unet(self)
-        validate_diffusion(self)
+        self.check_choice("schedule", SCHEDULES)
+        self.check_positive_int("num_timesteps")
+        if self.num_timesteps < 2:
+            self._fail("num_timesteps", "an int of at least 2", self.num_timesteps)
+        self.check_choice("prediction", schedules.PREDICTIONS)
+        self.check_choice("loss_weighting", objectives.WEIGHTINGS)
+        self.check_number("min_snr_gamma", low=0.0, low_inclusive=False)
+        self.check_number("sigma_data", low=0.0, low_inclusive=False)
+        self.check_choice("timestep_sampling", objectives.TIMESTEP_SAMPLINGS)
+        self.check_number("logit_mean")
+        self.check_number("logit_std", low=0.0, low_inclusive=False)
+        if self.ema_decay is not None:
+            self.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
+        self.check_positive_int("num_classes", allow_none=True)
+        self.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
+        if self.guidance_scale is not None:
+            self.check_number("guidance_scale")
+        if not isinstance(self.rescale, bool):
+            self._fail("rescale", "a bool", self.rescale)
+        self.check_positive_int("sampling_steps")
+        if self.sampling_steps > self.num_timesteps:
+            self._fail("sampling_steps", f"an int of at most num_timesteps ({self.num_timesteps})", self.sampling_steps)
+        if self.seed is not None:
+            self.check_non_negative_int("seed")
 
 
-def validate_diffusion(config):
-    """Check the fields of `config` that the DDPM objective, schedule, EMA, guidance and sampling read.
+@dataclasses.dataclass(frozen=True)
+class DDPMConfig(DiffusionConfig):
+    """Configuration of a `DDPM`: the UNet's fields (the diffusion fields are `DiffusionConfig`'s).
 
-    Shared by every config of a model trained like `DDPM`, whatever its network.
+    Args:
+        input_shape: `(height, width, channels)`; height and width must be
+            divisible by `2 ** (len(channels) - 1)`.
+        channels: UNet channels per level.
+        num_res_blocks: residual blocks per UNet level.
+        attention_levels: UNet levels with self-attention.
+        head_dim: channels per attention head.
+        num_groups: groups of the UNet's group normalisations.
+        dropout: dropout rate in the residual blocks.
+        (other fields as in `DiffusionConfig`)
     """
-    config.check_choice("schedule", SCHEDULES)
-    config.check_positive_int("num_timesteps")
-    if config.num_timesteps < 2:
-        config._fail("num_timesteps", "an int of at least 2", config.num_timesteps)
-    config.check_choice("prediction", schedules.PREDICTIONS)
-    config.check_choice("loss_weighting", objectives.WEIGHTINGS)
-    config.check_number("min_snr_gamma", low=0.0, low_inclusive=False)
-    config.check_number("sigma_data", low=0.0, low_inclusive=False)
-    config.check_choice("timestep_sampling", objectives.TIMESTEP_SAMPLINGS)
-    config.check_number("logit_mean")
-    config.check_number("logit_std", low=0.0, low_inclusive=False)
-    if config.ema_decay is not None:
-        config.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
-    config.check_positive_int("num_classes", allow_none=True)
-    config.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
-    if config.guidance_scale is not None:
-        config.check_number("guidance_scale")
-    if not isinstance(config.rescale, bool):
-        config._fail("rescale", "a bool", config.rescale)
-    config.check_positive_int("sampling_steps")
-    if config.sampling_steps > config.num_timesteps:
-        config._fail(
-            "sampling_steps", f"an int of at most num_timesteps ({config.num_timesteps})", config.sampling_steps
-        )
-    if config.seed is not None:
-        config.check_non_negative_int("seed")
+
+    channels: tuple = (64, 128, 128)
+    num_res_blocks: int = 2
+    attention_levels: tuple = (1,)
+    head_dim: int = 32
+    num_groups: int = 32
+    dropout: float = 0.0
+
+    def validate(self):
+        super().validate()
+        validate_unet(self)
 
 
 @register_model("ddpm")

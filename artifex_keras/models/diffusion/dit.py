@@ -2,16 +2,15 @@
 
 import dataclasses
 
-from artifex_keras.config import Config
 from artifex_keras.layers.dit import DiTBackbone
 from artifex_keras.models.diffusion.ddpm import DDPM
-from artifex_keras.models.diffusion.ddpm import validate_diffusion
+from artifex_keras.models.diffusion.ddpm import DiffusionConfig
 from artifex_keras.models.registration import register_model
 
 
 @dataclasses.dataclass(frozen=True)
-class DiTConfig(Config):
-    """Configuration of a `DiT`: the backbone's fields, then the same diffusion fields as `DDPMConfig`.
+class DiTConfig(DiffusionConfig):
+    """Configuration of a `DiT`: the backbone's fields (the diffusion fields are `DiffusionConfig`'s).
 
     Args:
         input_shape: `(height, width, channels)`; height and width must be
@@ -21,28 +20,7 @@ class DiTConfig(Config):
         depth: number of Transformer blocks.
         num_heads: attention heads per block.
         mlp_ratio: MLP hidden units per token feature.
-        schedule: noise schedule, "linear", "cosine" or "sigmoid".
-        num_timesteps: diffusion steps `T` of the schedule.
-        prediction: network target, "epsilon", "x0" or "v".
-        loss_weighting: "uniform", "snr", "min_snr" or "edm" (see `objectives`).
-        min_snr_gamma: clip of the "min_snr" weighting.
-        sigma_data: data standard deviation of the "edm" weighting.
-        timestep_sampling: "uniform" (integer timesteps) or "logit_normal".
-        logit_mean: mean of the logit-normal timestep distribution.
-        logit_std: standard deviation of the logit-normal timestep distribution.
-        ema_decay: decay of the moving average of the weights that `generate`
-            uses; None samples with the trained weights themselves.
-        num_classes: number of class labels for a class-conditional model
-            (train on `(x, labels)`, `generate(n, labels=...)`), or None.
-        class_dropout: probability that a training label is replaced by the
-            "no label" class (the unconditional model guidance needs).
-        guidance_scale: default classifier-free guidance scale of `generate`
-            for a conditional model (None: the conditional model alone).
-        rescale: the data lie in [0, 1] and are mapped to [-1, 1] for the
-            diffusion; samples come back in [0, 1].
-        sampling_steps: steps of the default sampler, `DDIMSampler(eta=0)`
-            (at most `num_timesteps`).
-        seed: seed of the model's random draws.
+        (other fields as in `DiffusionConfig`)
     """
 
     input_shape: tuple = (32, 32, 4)
@@ -51,25 +29,9 @@ class DiTConfig(Config):
     depth: int = 12
     num_heads: int = 6
     mlp_ratio: float = 4.0
-    schedule: str = "linear"
-    num_timesteps: int = 1000
-    prediction: str = "epsilon"
-    loss_weighting: str = "uniform"
-    min_snr_gamma: float = 5.0
-    sigma_data: float = 0.5
-    timestep_sampling: str = "uniform"
-    logit_mean: float = 0.0
-    logit_std: float = 1.0
-    ema_decay: float | None = 0.999
-    num_classes: int | None = None
-    class_dropout: float = 0.1
-    guidance_scale: float | None = None
-    rescale: bool = True
-    sampling_steps: int = 50
-    seed: int | None = None
 
     def validate(self):
-        self.check_int_tuple("input_shape", length=3)
+        super().validate()
         self.check_positive_int("patch_size")
         height, width = self.input_shape[:2]
         if height % self.patch_size or width % self.patch_size:
@@ -86,7 +48,6 @@ class DiTConfig(Config):
         self.check_number("mlp_ratio", low=0.0, low_inclusive=False)
         if int(self.hidden_size * self.mlp_ratio) < 1:
             self._fail("mlp_ratio", f"at least 1 / hidden_size ({self.hidden_size})", self.mlp_ratio)
-        validate_diffusion(self)
 
 
 @register_model("dit")
