@@ -10,6 +10,7 @@ from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.diffusion import objectives
 from artifex_keras.models.diffusion.shared import ClassifierFreeGuidance
+from artifex_keras.models.diffusion.shared import RescaleAndEMA
 from artifex_keras.models.diffusion.shared import build_unet
 from artifex_keras.models.diffusion.shared import validate_unet
 from artifex_keras.models.registration import register_model
@@ -126,7 +127,7 @@ class DDPMConfig(DiffusionConfig):
 
 
 @register_model("ddpm")
-class DDPM(ClassifierFreeGuidance, GenerativeModel):
+class DDPM(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
     """Denoising diffusion probabilistic model with a UNet denoiser and swappable samplers.
 
     Training draws a timestep `t` per image (uniform or logit-normal), noises
@@ -181,29 +182,12 @@ class DDPM(ClassifierFreeGuidance, GenerativeModel):
         """The built network `denoiser(x_t, t, labels=None)`: a UNet from the config; subclasses swap in another."""
         return build_unet(self.config, name)
 
-    def after_training_step(self):
-        if self.ema is not None:
-            self.ema.update()
-
     @property
     def sampling_network(self):
         """The network `generate` samples with: the moving average when there is one."""
         return self.denoiser if self.ema_denoiser is None else self.ema_denoiser
 
-    @property
-    def data_range(self):
-        return (0.0, 1.0) if self.config.rescale else None
-
     # Training ---------------------------------------------------------------------
-    def to_diffusion_space(self, x):
-        x = ops.cast(x, "float32")
-        return 2.0 * x - 1.0 if self.config.rescale else x
-
-    def from_diffusion_space(self, x, clip=True):
-        if not self.config.rescale:
-            return x
-        x = (x + 1.0) / 2.0
-        return ops.clip(x, 0.0, 1.0) if clip else x
 
     def unpack_batch(self, data):
         """`(x in diffusion space, labels or None)` from a training batch."""
@@ -213,7 +197,7 @@ class DDPM(ClassifierFreeGuidance, GenerativeModel):
             if y is None:
                 raise ValueError(f"{type(self).__name__}: batches must be (x, labels) pairs, got x alone")
             labels = ops.cast(ops.reshape(y, (-1,)), "int32")
-        return self.to_diffusion_space(x), labels
+        return self.to_model_space(x), labels
 
     def compute_generative_loss(self, data, training=True):
         config = self.config
@@ -291,6 +275,6 @@ class DDPM(ClassifierFreeGuidance, GenerativeModel):
             return_trajectory=return_trajectory,
         )
         if not return_trajectory:
-            return self.from_diffusion_space(result)
+            return self.from_model_space(result)
         samples, trajectory = result
-        return self.from_diffusion_space(samples), self.from_diffusion_space(trajectory, clip=False)
+        return self.from_model_space(samples), self.from_model_space(trajectory, clip=False)

@@ -12,6 +12,7 @@ from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.layers.timestep_embedding import TimestepEmbedding
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.diffusion.shared import ClassifierFreeGuidance
+from artifex_keras.models.diffusion.shared import RescaleAndEMA
 from artifex_keras.models.diffusion.shared import build_unet
 from artifex_keras.models.diffusion.shared import validate_unet
 from artifex_keras.models.registration import register_model
@@ -215,7 +216,7 @@ class _VelocityMLP(keras.layers.Layer):
 
 
 @register_model("flow_matching")
-class FlowMatching(ClassifierFreeGuidance, GenerativeModel):
+class FlowMatching(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
     """Flow matching and rectified flow: a velocity field from noise (`t = 0`) to data (`t = 1`).
 
     Training pairs data `x1` with Gaussian noise `x0`, draws `t` (uniform or
@@ -288,29 +289,12 @@ class FlowMatching(ClassifierFreeGuidance, GenerativeModel):
         network.build()
         return network
 
-    def after_training_step(self):
-        if self.ema is not None:
-            self.ema.update()
-
     @property
     def sampling_network(self):
         """The network `generate` samples with: the moving average when there is one."""
         return self.velocity_network if self.ema_velocity_network is None else self.ema_velocity_network
 
-    @property
-    def data_range(self):
-        return (0.0, 1.0) if self.config.rescale else None
-
     # Training ---------------------------------------------------------------------
-    def to_model_space(self, x):
-        x = ops.cast(x, "float32")
-        return 2.0 * x - 1.0 if self.config.rescale else x
-
-    def from_model_space(self, x, clip=True):
-        if not self.config.rescale:
-            return x
-        x = (x + 1.0) / 2.0
-        return ops.clip(x, 0.0, 1.0) if clip else x
 
     def unpack_batch(self, data):
         """`(data x1 in model space, labels or None, paired noise x0 or None)` from a training batch."""

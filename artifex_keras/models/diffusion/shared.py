@@ -6,10 +6,12 @@ a config has in common (`input_shape`, `channels`, `num_res_blocks`,
 `ClassifierFreeGuidance` is the mixin of a model whose network takes class
 labels plus one "no label" class: label dropout in training, the guided
 prediction, and a `generate` with `guidance_scale=` and `return_trajectory=`.
+`RescaleAndEMA` maps [0, 1] data to the model's [-1, 1] and back, and
+updates the moving average of the weights after every training step.
 
 Example:
 ```python
-class MyDiffusion(ClassifierFreeGuidance, GenerativeModel):
+class MyDiffusion(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
     def build_networks(self):
         self.network = build_unet(self.config, "network")
 ```
@@ -226,3 +228,31 @@ class ClassifierFreeGuidance:
         if not math.isfinite(guidance_scale):
             raise ValueError(f"{owner}: `guidance_scale` must be a finite number or None, got {guidance_scale!r}")
         return float(guidance_scale)
+
+
+class RescaleAndEMA:
+    """Mixin: data in [0, 1] mapped to [-1, 1] when `config.rescale`, and a moving average of the weights.
+
+    The model sets `self.ema` (an `ExponentialMovingAverage`, or None) in
+    `build_networks`; it is updated after every training step.
+    """
+
+    def after_training_step(self):
+        if self.ema is not None:
+            self.ema.update()
+
+    @property
+    def data_range(self):
+        return (0.0, 1.0) if self.config.rescale else None
+
+    def to_model_space(self, x):
+        """Data `x` as the network sees it: float32, in [-1, 1] when `config.rescale`."""
+        x = ops.cast(x, "float32")
+        return 2.0 * x - 1.0 if self.config.rescale else x
+
+    def from_model_space(self, x, clip=True):
+        """The inverse of `to_model_space`, clipped to [0, 1] unless `clip=False`."""
+        if not self.config.rescale:
+            return x
+        x = (x + 1.0) / 2.0
+        return ops.clip(x, 0.0, 1.0) if clip else x
