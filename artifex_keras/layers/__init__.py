@@ -12,6 +12,15 @@ from artifex_keras.layers.gated_pixelcnn import GatedLayer
 from artifex_keras.layers.gated_pixelcnn import GatedPixelCNN
 from artifex_keras.layers.masked_conv import MaskedConv2D
 from artifex_keras.layers.spectral_normalization import SpectralNormalization
+from artifex_keras.layers.stylegan import EqualizedConv2D
+from artifex_keras.layers.stylegan import EqualizedDense
+from artifex_keras.layers.stylegan import MappingNetwork
+from artifex_keras.layers.stylegan import MinibatchStdDev
+from artifex_keras.layers.stylegan import ModulatedConv2D
+from artifex_keras.layers.stylegan import NoiseInjection
+from artifex_keras.layers.stylegan import ResidualDiscriminator
+from artifex_keras.layers.stylegan import SynthesisNetwork
+from artifex_keras.layers.stylegan import ToRGB
 from artifex_keras.layers.timestep_embedding import TimestepEmbedding
 from artifex_keras.layers.timestep_embedding import sinusoidal_embedding
 from artifex_keras.layers.unet import ResidualBlock
@@ -23,14 +32,23 @@ __all__ = [
     "DiTBlock",
     "DiTFinalLayer",
     "DiffAugment",
+    "EqualizedConv2D",
+    "EqualizedDense",
     "GatedLayer",
     "GatedPixelCNN",
+    "MappingNetwork",
     "MaskedConv2D",
+    "MinibatchStdDev",
+    "ModulatedConv2D",
+    "NoiseInjection",
     "PatchEmbedding",
     "ResidualBlock",
+    "ResidualDiscriminator",
     "SpatialSelfAttention",
     "SpectralNormalization",
+    "SynthesisNetwork",
     "TimestepEmbedding",
+    "ToRGB",
     "UNet2D",
     "VectorQuantizer",
     "patchify",

@@ -15,6 +15,8 @@ from artifex_keras.models.gan.patchgan import MultiScalePatchGANDiscriminator
 from artifex_keras.models.gan.patchgan import PatchGANDiscriminator
 from artifex_keras.models.gan.pix2pix import Pix2Pix
 from artifex_keras.models.gan.pix2pix import Pix2PixConfig
+from artifex_keras.models.gan.stylegan2 import StyleGAN2
+from artifex_keras.models.gan.stylegan2 import StyleGAN2Config
 from artifex_keras.models.gan.wgan_gp import WGANGP
 from artifex_keras.models.gan.wgan_gp import WGANGPConfig
 
@@ -33,6 +35,8 @@ __all__ = [
     "PatchGANDiscriminator",
     "Pix2Pix",
     "Pix2PixConfig",
+    "StyleGAN2",
+    "StyleGAN2Config",
     "WGANGP",
     "WGANGPConfig",
 ]
