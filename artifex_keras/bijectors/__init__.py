@@ -26,6 +26,7 @@ from artifex_keras.bijectors.chain import Chain
 from artifex_keras.bijectors.coupling import Coupling
 from artifex_keras.bijectors.coupling import coupling_mask
 from artifex_keras.bijectors.dequantization import UniformDequantization
+from artifex_keras.bijectors.dequantization import VariationalDequantization
 from artifex_keras.bijectors.distributions import ConditionalDiagonalGaussian
 from artifex_keras.bijectors.distributions import DiagonalGaussian
 from artifex_keras.bijectors.elementwise import Affine
@@ -63,6 +64,7 @@ __all__ = [
     "Split",
     "Squeeze",
     "UniformDequantization",
+    "VariationalDequantization",
     "coupling_mask",
     "data_initialization",
     "rational_quadratic_spline",

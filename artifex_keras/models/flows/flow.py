@@ -13,6 +13,7 @@ from artifex_keras.bijectors import ConditionalDiagonalGaussian
 from artifex_keras.bijectors import DiagonalGaussian
 from artifex_keras.bijectors import Logit
 from artifex_keras.bijectors import UniformDequantization
+from artifex_keras.bijectors import VariationalDequantization
 from artifex_keras.bijectors import data_initialization
 from artifex_keras.bijectors.actnorm import ActNorm
 from artifex_keras.conditioning import ClassLabels
@@ -23,6 +24,7 @@ from artifex_keras.models.base import GenerativeModel
 
 # Training examples ActNorm layers initialise themselves on (a seeded random subset).
 INITIALIZATION_EXAMPLES = 512
+DEQUANTIZATIONS = ("uniform", "variational")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,6 +38,9 @@ class FlowConfig(Config):
         num_classes: condition on class labels in `[0, num_classes)` (0: no labels).
         context_dim: condition on context vectors of this width (0: no context).
         pixel_levels: quantisation levels of image data (256 for 8-bit).
+        dequantization: noise added to image pixels, "uniform" or
+            "variational" (learned, `VariationalDequantization`).
+        dequantization_filters: channels of the variational dequantiser's CNN.
         logit_alpha: margin of the logit transform of images.
         seed: seed of the model's random draws.
     """
@@ -44,6 +49,8 @@ class FlowConfig(Config):
     num_classes: int = 0
     context_dim: int = 0
     pixel_levels: int = 256
+    dequantization: str = "uniform"
+    dequantization_filters: int = 16
     logit_alpha: float = 0.05
     seed: int | None = None
 
@@ -58,6 +65,10 @@ class FlowConfig(Config):
         self.check_positive_int("pixel_levels")
         if self.pixel_levels < 2:
             self._fail("pixel_levels", "at least 2", self.pixel_levels)
+        self.check_choice("dequantization", DEQUANTIZATIONS)
+        if self.dequantization != "uniform" and len(self.input_shape) != 3:
+            self._fail("dequantization", '"uniform" for vector data (it dequantises image pixels)', self.dequantization)
+        self.check_positive_int("dequantization_filters")
         self.check_number("logit_alpha", low=0.0, high=0.5, low_inclusive=False, high_inclusive=False)
         if self.seed is not None:
             self.check_non_negative_int("seed")
@@ -96,7 +107,11 @@ class Flow(GenerativeModel):
         config = self.config
         body = self.build_bijector(self.data_shape, self.condition_dim)
         if self.is_image:
-            self.dequantizer = UniformDequantization(config.pixel_levels)
+            if config.dequantization == "variational":
+                self.dequantizer = VariationalDequantization(config.pixel_levels, config.dequantization_filters)
+                self.dequantizer.build((None, *self.data_shape))
+            else:
+                self.dequantizer = UniformDequantization(config.pixel_levels)
             body = Chain([Logit(config.logit_alpha), body])
         self.transform = body.build_for(self.data_shape)
         latent_shape = self.transform.output_event_shape(self.data_shape)
@@ -146,10 +161,16 @@ class Flow(GenerativeModel):
         return ops.cast(x, "float32"), self.context_tensor(y)
 
     def continuous(self, x, seed_generator=None, noise=None):
-        """The values the density is defined on: dequantised images, or the vectors themselves."""
+        """`(y, log q)`: the values the density is defined on (dequantised images, or the vectors themselves)
+        and the log-density of the dequantisation noise per example (0 for vectors and uniform noise)."""
         if not self.is_image:
-            return x
-        return self.dequantizer.dequantize(x, seed_generator, noise=noise)
+            return x, ops.zeros(ops.shape(x)[:1], dtype=x.dtype)
+        return self.dequantizer.dequantize_with_log_q(x, seed_generator, noise=noise)
+
+    def dequantized_log_density(self, x, context=None, seed_generator=None, noise=None):
+        """`log p(y) - log q(u | x)` per example: the flow's log-density of dequantised data, less the noise's."""
+        y, log_q = self.continuous(x, seed_generator, noise=noise)
+        return self.log_density(y, context) - log_q
 
     def log_density(self, y, context=None):
         """`log p(y)` per example of continuous inputs `y`, in nats."""
@@ -158,13 +179,12 @@ class Flow(GenerativeModel):
 
     def compute_generative_loss(self, data, training=True):
         x, context = self.unpack_batch(data)
-        log_p = self.log_density(self.continuous(x, self.seed_generator), context)
-        loss = -ops.mean(log_p)
+        loss = -ops.mean(self.dequantized_log_density(x, context, self.seed_generator))
         return loss, {"loss": loss}
 
     def call(self, inputs, training=False):
         x, context = self.unpack_batch(inputs)
-        return self.log_density(self.continuous(x, noise=0.5), context)
+        return self.dequantized_log_density(x, context, noise=0.5)
 
     def sample_continuous(self, num_samples, seed_generator, context=None):
         """`(y, log p(y))` for `num_samples` draws: continuous values and their log-density."""
@@ -196,7 +216,7 @@ class Flow(GenerativeModel):
         else:
             first = next(iter(x))
             x_batch, y_batch, _ = keras.utils.unpack_x_y_sample_weight(first if isinstance(first, tuple) else (first,))
-        values = self.continuous(ops.cast(ops.convert_to_tensor(x_batch), "float32"), noise=0.5)
+        values, _ = self.continuous(ops.cast(ops.convert_to_tensor(x_batch), "float32"), noise=0.5)
         context = self.context_tensor(None if y_batch is None else ops.convert_to_tensor(y_batch))
         with data_initialization(self.transform):
             self.transform.forward(values, context)
@@ -247,7 +267,7 @@ class Flow(GenerativeModel):
 
         def log_prob(generator, xb, cb):
             xb = ops.cast(xb, "float32")
-            return self.log_density(self.continuous(xb, generator), self.context_tensor(cb))
+            return self.dequantized_log_density(xb, self.context_tensor(cb), generator)
 
         return self.map_compiled("log_prob", log_prob, batch_size, np.asarray(x, "float32"), condition,
                                  seed_generator=generator)  # fmt: skip

@@ -113,7 +113,7 @@ def test_glow_initialises_actnorm_to_zero_mean_unit_variance():
     assert not model.needs_initialization()
     # The first ActNorm sees the squeezed logits of the dequantised batch (midpoint noise).
     head = model.transform.bijectors
-    values = model.continuous(keras.ops.convert_to_tensor(x), noise=0.5)
+    values, _ = model.continuous(keras.ops.convert_to_tensor(x), noise=0.5)
     for bijector in (head[0], head[1].bijectors[0]):  # Logit, Squeeze
         values, _ = bijector.forward(values)
     normed = head[1].bijectors[1]
