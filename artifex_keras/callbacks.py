@@ -18,6 +18,7 @@ import numpy as np
 from artifex_keras import samplers
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
+from artifex_keras.conditioning import SourceImages
 from artifex_keras.images import MAX_POINT_FEATURES
 from artifex_keras.images import display_range
 from artifex_keras.images import save_image_grid
@@ -29,12 +30,19 @@ GRID_SAMPLES = 64
 POINT_SAMPLES = 4096
 
 
-def save_samples(model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, seed=0, sampler=None):
+def save_samples(
+    model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, seed=0, sampler=None, sources=None, targets=None
+):
     """Draw samples and save them as one PNG grid; class-conditional models draw one row per class.
 
     Unconditional models draw `num_samples` samples in rows of `columns`;
     class-conditional ones draw `columns` samples of every class
-    (`num_samples` is then ignored); other conditional models draw from
+    (`num_samples` is then ignored); image-to-image models (conditioned on
+    `SourceImages`) translate the first `num_samples` of `sources` (real
+    images, in the model's `data_range`; required for them), cut to whole
+    rows, and show each row of sources followed by the row of their
+    translations and, when `targets` (the sources' real targets) are given,
+    the row of those targets; other conditional models draw from
     `model.example_conditions(num_samples)`. Images are mapped from the
     model's `data_range`. Models of vectors draw `POINT_SAMPLES` points and
     save their 2-D histogram (the first two coordinates) instead; models of
@@ -51,6 +59,8 @@ def save_samples(model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, se
             return None
         points = model.generate(POINT_SAMPLES, seed=seed, sampler=sampler, **model.example_conditions(POINT_SAMPLES))
         return save_point_density(points, path, extent=model.data_range)
+    if isinstance(spec, SourceImages):
+        return _save_translations(model, path, spec, num_samples, columns, seed, sampler, sources, targets)
     if isinstance(spec, ClassLabels):
         conditions = {spec.argument: np.repeat(np.arange(spec.num_classes), columns)}
         num_samples = len(conditions[spec.argument])
@@ -59,6 +69,29 @@ def save_samples(model, path, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, se
         conditions = model.example_conditions(num_samples)
     samples = model.generate(num_samples, seed=seed, sampler=sampler, **conditions)
     return save_image_grid(samples, path, columns=columns, value_range=display_range(model))
+
+
+def _save_translations(model, path, spec, num_samples, columns, seed, sampler, sources, targets):
+    owner = "save_samples"
+    if sources is None:
+        raise ValueError(
+            f"{owner}: {type(model).__name__} translates source images; pass `sources` (real images of shape "
+            f"{tuple(spec.shape)}) to show them with their translations"
+        )
+    count = min(validation.check_positive_int(owner, "num_samples", num_samples), len(sources))
+    columns = min(columns, count)
+    count -= count % columns  # whole rows, so each row of sources lines up with its translations
+    sources = np.asarray(sources)[:count]
+    rows = [sources, model.generate(count, seed=seed, sampler=sampler, **{spec.argument: sources})]
+    if targets is not None:
+        if len(targets) < count:
+            raise ValueError(f"{owner}: `targets` must hold one image per source ({count}), got {len(targets)}")
+        rows.append(np.asarray(targets)[:count])
+    channels = max(row.shape[-1] for row in rows)  # grayscale sources beside RGB images are shown as RGB
+    rows = [np.repeat(row, channels // row.shape[-1], axis=-1) for row in rows]
+    # (groups, kind, columns, h, w, c): the sources of a row, their translations, their targets, then the next row.
+    grid = np.stack([row.reshape(count // columns, columns, *row.shape[1:]) for row in rows], axis=1)
+    return save_image_grid(grid.reshape(-1, *grid.shape[3:]), path, columns=columns, value_range=display_range(model))
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -72,6 +105,9 @@ class SampleGrid(keras.callbacks.Callback):
         seed: the seed of every grid, so successive grids show the same latents.
         sampler: the sampler the model draws with (a `Sampler`, its name or
             config; None: the model's default).
+        sources, targets: image-to-image models: the real source images
+            translated in every grid, and optionally their real targets (see
+            `save_samples`).
 
     Example:
     ```python
@@ -80,7 +116,15 @@ class SampleGrid(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, directory, every_n_epochs=1, num_samples=GRID_SAMPLES, columns=GRID_COLUMNS, seed=0, sampler=None
+        self,
+        directory,
+        every_n_epochs=1,
+        num_samples=GRID_SAMPLES,
+        columns=GRID_COLUMNS,
+        seed=0,
+        sampler=None,
+        sources=None,
+        targets=None,
     ):
         super().__init__()
         owner = "SampleGrid"
@@ -90,6 +134,8 @@ class SampleGrid(keras.callbacks.Callback):
         self.columns = validation.check_positive_int(owner, "columns", columns)
         self.seed = validation.check_non_negative_int(owner, "seed", seed)
         self.sampler = samplers.get(sampler)
+        self.sources = sources
+        self.targets = targets
         self.paths = []
 
     def on_epoch_end(self, epoch, logs=None):
@@ -99,4 +145,8 @@ class SampleGrid(keras.callbacks.Callback):
             raise ValueError(f"SampleGrid: {type(self.model).__name__} does not generate samples")
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / f"epoch_{epoch + 1:04d}.png"
-        self.paths.append(save_samples(self.model, path, self.num_samples, self.columns, self.seed, self.sampler))
+        self.paths.append(
+            save_samples(
+                self.model, path, self.num_samples, self.columns, self.seed, self.sampler, self.sources, self.targets
+            )
+        )

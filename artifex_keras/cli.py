@@ -8,6 +8,8 @@ artifex-keras train vae --data digits --epochs 20 --set latent_dim=2 --set hidde
 artifex-keras sample artifex_output/vae -n 64 --output grid.png
 artifex-keras evaluate artifex_output/vae --num-samples 1000 --iwae-samples 100 --output metrics.json
 artifex-keras train image_classifier --data digits --epochs 30 --output my_digits_classifier
+artifex-keras train pix2pix --data fashion_mnist_edges --epochs 5 --output runs/pix2pix_edges
+artifex-keras train cyclegan --data fashion_mnist_sneakers_boots --epochs 5 --output runs/cyclegan
 ```
 The backend is `$KERAS_BACKEND`, JAX when unset.
 """
@@ -170,7 +172,11 @@ def _train_command(args, command):
         f"({metadata['seconds_per_epoch']:.2f} s/epoch)"
     )
     if run.metrics:
-        shown = [f"{k}={v:.4g}" for k, v in run.metrics.items() if k.endswith(("_nats", "_dim", "accuracy"))]
+        shown = [
+            f"{k}={v:.4g}"
+            for k, v in run.metrics.items()
+            if k.endswith(("_nats", "_dim", "accuracy")) or k in ("l1", "psnr", "fd", "kid")
+        ]
         print("Test metrics: " + ", ".join(shown))
     print(f"Preset:  {output}/ ({presets.CONFIG_FILE}, {presets.METADATA_FILE}, {presets.WEIGHTS_FILE})")
     if (output / SAMPLES_FILE).is_file():
@@ -256,10 +262,19 @@ def _parser():
         "training settings, versions, "
         f"timing and test-split metrics: likelihoods, or accuracy for classifiers), {SAMPLES_FILE} "
         f"(generative models: {GRID_SAMPLES} samples; conditional models: one row of {GRID_COLUMNS} per class) "
-        f"and {METRICS_FILE}. Models that take labels (conditional models, image_classifier) train on them.",
+        f"and {METRICS_FILE}. Models that take labels (conditional models, image_classifier) train on them. "
+        "Image-to-image models (pix2pix, cyclegan) train on a translation task (--data fashion_mnist_edges: "
+        "paired edge maps -> images; fashion_mnist_sneakers_boots: unpaired domains); they record L1/PSNR "
+        "(paired) and FD/KID/precision/recall/density/coverage of their test translations against the real "
+        f"target-domain test images, and {SAMPLES_FILE} shows rows of real test sources, their translations "
+        "and (paired) the real targets.",
     )
     train.add_argument("name", metavar="PRESET_OR_MODEL", help="shipped preset, preset directory, or model name")
-    train.add_argument("--data", help="dataset name (see artifex_keras.data.list_datasets())")
+    train.add_argument(
+        "--data",
+        help="dataset name (see artifex_keras.data.list_datasets()), or for pix2pix/cyclegan a translation task "
+        f"({', '.join(datasets.list_translation_datasets())})",
+    )
     train.add_argument("--epochs", type=_positive(int), help="training epochs")
     train.add_argument("--batch-size", dest="batch_size", type=_positive(int), help="examples per step")
     train.add_argument(
@@ -303,10 +318,15 @@ def _parser():
         "negative ELBO and IWAE NLL (nats, bits/dim) for models with a likelihood; for image generators, FD, KID, "
         "precision/recall, density/coverage and an Inception-Score-style score of --num-samples samples in the "
         "feature space of --extractor, each with its real-vs-real floor under 'floor'; CAS with --cas; "
-        "accuracy for classifiers.",
+        "accuracy for classifiers; for image-to-image models on a translation task, L1/PSNR against the targets "
+        "(paired tasks) and the same sample metrics of their translations of the split's sources against the "
+        "real target-domain images.",
     )
     evaluate.add_argument("preset", metavar="PRESET_OR_DIR", help="shipped preset or preset directory")
-    evaluate.add_argument("--data", help="dataset name (default: the preset's training data, else fashion_mnist)")
+    evaluate.add_argument(
+        "--data",
+        help="dataset name or translation task (default: the preset's training data, else fashion_mnist)",
+    )
     evaluate.add_argument("--split", choices=SPLITS, default="test", help="dataset split (default test)")
     evaluate.add_argument("--limit", type=_positive(int), help="evaluate on the first N examples only")
     evaluate.add_argument("--num-samples", dest="num_samples", type=_positive(int),

@@ -6,7 +6,17 @@ that returns metric values; `evaluate_model` runs every entry whose method the
 model has. A family adds its metrics by adding an entry. `x` is the evaluated split scaled
 to the model's `data_range`; `labels` is None unless the model is conditional
 or a classifier. `settings` holds `data`, `split`, `limit`, `batch_size`,
-`num_samples`, `iwae_samples`, `extractor`, `seed` and `cas`.
+`num_samples`, `iwae_samples`, `extractor`, `seed`, `cas` and `sources`.
+
+Image-to-image models (conditioned on `SourceImages`: `Pix2Pix`,
+`CycleGAN`) are evaluated on a translation task
+(`artifex_keras.data.list_translation_datasets()`): `x` is then the split's
+target-domain images (the targets of a paired task, domain B of an unpaired
+one) and `settings["sources"]` the source images (domain A) they translate.
+Their sample metrics compare the translations of the sources with the real
+target-domain images, the floor the real target-domain images of the other
+split with them; a paired task adds the L1 and PSNR of each translation
+against its own target.
 
 Sample-quality metrics (`"generate"`, image models only) are measured in the
 feature space of a classifier, by default the shipped preset for the dataset
@@ -44,6 +54,11 @@ from artifex_keras import data as datasets
 from artifex_keras import samplers
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
+from artifex_keras.conditioning import SourceImages
+from artifex_keras.data.translation import base_dataset
+from artifex_keras.data.translation import is_paired
+from artifex_keras.data.translation import list_translation_datasets
+from artifex_keras.data.translation import load_translation
 from artifex_keras.images import MAX_POINT_FEATURES
 from artifex_keras.metrics import cas as cas_metric
 from artifex_keras.metrics.distances import energy_distance
@@ -53,6 +68,8 @@ from artifex_keras.metrics.extractors import default_extractor
 from artifex_keras.metrics.extractors import feature_extractor
 from artifex_keras.metrics.generated import GENERATION_BLOCK
 from artifex_keras.metrics.generated import generated_batches
+from artifex_keras.metrics.generated import to_unit_range
+from artifex_keras.metrics.image_similarity import psnr
 from artifex_keras.metrics.inception_score import inception_score
 from artifex_keras.metrics.likelihood import bits_per_dim
 from artifex_keras.metrics.sample_quality import INCEPTION_SCORE_SPLITS
@@ -145,7 +162,7 @@ def _sample_quality(model, x, labels, settings):
         raise ValueError(
             f"evaluate_model: `num_samples` must be at least {MIN_SAMPLES} for the sample metrics, got {num_samples}"
         )
-    conditions = _generation_conditions(model, labels, num_samples)
+    conditions = _generation_conditions(model, labels, num_samples, settings["sources"])
     features, probabilities = [], []
     batches = generated_batches(
         model, num_samples, seed=settings["seed"], conditions=conditions, sampler=settings["sampler"]
@@ -176,15 +193,39 @@ def _sample_quality(model, x, labels, settings):
     return result
 
 
-def _generation_conditions(model, labels, num_samples):
+def _generation_conditions(model, labels, num_samples, sources=None):
     """What a conditional model generates from: class-conditional models draw the evaluated split's
-    labels (cycled), so both sides share one class balance; others take the model's example conditions."""
+    labels (cycled), so both sides share one class balance; image-to-image models translate the split's
+    first `num_samples` source images; others take the model's example conditions."""
     spec = _ask(model, "condition_spec")
     if spec is None:
         return None
     if isinstance(spec, ClassLabels) and labels is not None:
         return {spec.argument: np.resize(labels, num_samples)}
+    if isinstance(spec, SourceImages) and sources is not None:
+        if num_samples > len(sources):
+            raise ValueError(
+                f"evaluate_model: `num_samples` can be at most the {len(sources)} source images of the split "
+                f"(each sample translates one), got {num_samples}"
+            )
+        return {spec.argument: sources[:num_samples]}
     return model.example_conditions(num_samples)
+
+
+def _translation_error(model, x, labels, settings):
+    """Mean L1 distance and PSNR (dB, averaged over images) of each translation to its target, in [0, 1].
+
+    Only paired tasks have a target per source; unpaired ones get `{}`.
+    """
+    if not is_paired(settings["data"]):
+        return {}
+    translated = model.translate(settings["sources"], batch_size=settings["batch_size"])
+    translated = to_unit_range(translated, model.data_range)
+    targets = to_unit_range(x, model.data_range)
+    return {
+        "l1": float(np.mean(np.abs(translated.astype(np.float64) - targets))),
+        "psnr": float(np.mean(psnr(translated, targets, max_value=1.0))),
+    }
 
 
 def _accuracy(model, x, labels, settings):
@@ -197,6 +238,7 @@ METRICS = {
     "log_prob": _exact_nll,
     "elbo": _negative_elbo,
     "nll": _iwae_nll,
+    "translate": _translation_error,
     "generate": _sample_quality,
     "predict_proba": _accuracy,
 }
@@ -206,7 +248,7 @@ def available_metrics(model):
     """Capabilities in `METRICS` that `model` has, in `METRICS` order.
 
     `"generate"` counts for models of images `(height, width, channels)` and of points `(features,)`
-    with at most `MAX_POINT_FEATURES` features.
+    with at most `MAX_POINT_FEATURES` features; `"translate"` for models conditioned on `SourceImages`.
 
     Example:
     ```python
@@ -220,6 +262,8 @@ def available_metrics(model):
         shape = tuple(getattr(model, "data_shape", ()))
         points = len(shape) == 1 and shape[0] <= MAX_POINT_FEATURES
         if capability == "generate" and not (len(shape) == 3 or points):
+            continue
+        if capability == "translate" and not isinstance(_ask(model, "condition_spec"), SourceImages):
             continue
         found.append(capability)
     return found
@@ -275,7 +319,15 @@ def evaluate_model(
       module docstring) with its `reference_split` and `num_examples`. With
       `cas=True`, conditional models also get `cas` (the floor's `cas` is the
       real-data baseline), see `classification_accuracy_score`;
-    - `predict_proba` (classifiers): `accuracy`.
+    - `predict_proba` (classifiers): `accuracy`;
+    - image-to-image models on a translation task: `compared` says what was
+      compared; `translate` (paired tasks): `l1` (mean absolute error) and
+      `psnr` (dB, mean over images) of each translation against its target,
+      both in [0, 1]; `generate`: the image metrics above with the
+      translations of the first `num_samples` sources as the samples (A -> B
+      for `CycleGAN`), measured against the split's real target-domain
+      images (B), with the other split's real target-domain images as the
+      floor, in the feature space of the task's base dataset's classifier.
 
     Images are scaled to the model's `data_range` ([-1, 1] or [0, 1]);
     conditional models and classifiers get the labels, and conditional
@@ -283,11 +335,14 @@ def evaluate_model(
 
     Args:
         model: a trained `GenerativeModel` (or an `ImageClassifier`).
-        data: dataset name for `artifex_keras.data.load`.
+        data: dataset name for `artifex_keras.data.load`, or a translation
+            task of `artifex_keras.data.list_translation_datasets()` (for,
+            and only for, models conditioned on `SourceImages`).
         split: `"train"`, `"test"` or `"all"`.
         limit: evaluate on the first `limit` examples only.
         num_samples: generated samples for the sample metrics (default: as
-            many as the evaluated examples; at least 10).
+            many as the evaluated examples; at least 10; for translations at
+            most the number of source images).
         batch_size: examples per call to the model and the extractor.
         iwae_samples: importance samples `k` of the IWAE bound (default 100).
         extractor: the feature space: a classifier preset name or directory,
@@ -344,22 +399,79 @@ def evaluate_model(
         "sampler": None,
     }
     start = time.perf_counter()
-    x, y = datasets.load(data, split=split, scale=data_scale(model), with_labels=True, limit=limit)
-    if tuple(x.shape[1:]) != tuple(model.data_shape):
-        raise ValueError(
-            f"{owner}: {type(model).__name__} takes examples of shape {tuple(model.data_shape)}, "
-            f"got {tuple(x.shape[1:])} from dataset {data!r}"
-        )
+    translation = translation_task(owner, model, data)
+    if translation:
+        settings["sources"], x = load_translation(data, split=split, scale=data_scale(model), limit=limit)
+        y = None
+        _check_shape(owner, model, "source images", model.condition_spec().shape, settings["sources"], data)
+    else:
+        settings["sources"] = None
+        x, y = datasets.load(data, split=split, scale=data_scale(model), with_labels=True, limit=limit)
+    _check_shape(owner, model, "target images" if translation else "examples", model.data_shape, x, data)
     if "generate" in found:
         if len(tuple(model.data_shape)) == 3:
-            settings["extractor"] = default_extractor(data) if extractor is None else feature_extractor(extractor)
+            default = default_extractor(base_dataset(data) if translation else data)
+            settings["extractor"] = default if extractor is None else feature_extractor(extractor)
         settings["sampler"] = _sampler(owner, model, sampler)
     labels = y if _ask(model, "label_spec") is not None else None
     result = {"data": data, "split": split, "num_examples": int(len(x))}
+    if translation:
+        result["compared"] = _compared(data, split)
     for capability in found:
         result.update(METRICS[capability](model, x, labels, settings))
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def translation_task(owner, model, data):
+    """Whether `data` is a translation task; a clear error when it does not fit the model.
+
+    Models conditioned on `SourceImages` (image-to-image models) need a
+    translation task of `list_translation_datasets()`, and only they take one.
+
+    Example:
+    ```python
+    translation_task("train_preset", pix2pix, "fashion_mnist_edges")   # True
+    ```
+    """
+    tasks = list_translation_datasets()
+    translates = isinstance(_ask(model, "condition_spec"), SourceImages)
+    if data in tasks and not translates:
+        raise ValueError(
+            f"{owner}: {data!r} is an image-to-image translation task (pairs of source and target images), "
+            f"but {type(model).__name__} does not take source images; train a translation model on it "
+            "(pix2pix for a paired task, cyclegan for an unpaired one), or pick one of the image datasets"
+        )
+    if translates and data not in tasks:
+        raise ValueError(
+            f"{owner}: {type(model).__name__} translates source images and needs a translation task "
+            f"({', '.join(tasks)}), got dataset {data!r}"
+        )
+    return data in tasks
+
+
+def _check_shape(owner, model, what, expected, images, data):
+    if tuple(images.shape[1:]) != tuple(expected):
+        raise ValueError(
+            f"{owner}: {type(model).__name__} takes {what} of shape {tuple(expected)}, "
+            f"got {tuple(images.shape[1:])} from dataset {data!r}"
+        )
+
+
+def _compared(data, split):
+    if is_paired(data):
+        return (
+            f"translations of the {split} split's source images vs its real target images "
+            "(l1, psnr: each against its own target; sample metrics: as sets)"
+        )
+    return f"translations A -> B of the {split} split's domain-A images vs its real domain-B images (as sets)"
+
+
+def _real_images(data, split, limit):
+    """A split's real images in [0, 1] and labels: for a translation task, its target-domain images (no labels)."""
+    if data in list_translation_datasets():
+        return load_translation(data, split=split, limit=limit)[1], None
+    return datasets.load(data, split=split, scale="unit", with_labels=True, limit=limit)
 
 
 def _ask(model, method):
@@ -398,7 +510,7 @@ def _real_features(settings, extractor, split, limit):
     """`{"features", "probabilities", "x", "y"}` of a split in [0, 1], cached per (data, split, limit, extractor)."""
     key = (settings["data"], split, limit, extractor.key)
     if key not in _REAL_FEATURES:
-        x, y = datasets.load(settings["data"], split=split, scale="unit", with_labels=True, limit=limit)
+        x, y = _real_images(settings["data"], split, limit)
         if len(x) < MIN_SAMPLES:
             raise ValueError(
                 f"evaluate_model: the sample metrics need at least {MIN_SAMPLES} real examples, "

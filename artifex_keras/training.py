@@ -12,6 +12,8 @@ run = ak.train_preset("vae", "runs/vae_digits", data="digits", epochs=30,
                       overrides={"latent_dim": 8, "hidden_dims": (128,)})
 run.metrics["neg_elbo_nats"], run.directory
 gan_run = ak.train_preset("my_gan_preset/", "runs/gan", learning_rate={"generator": 1e-4})
+edges_run = ak.train_preset("pix2pix", "runs/pix2pix_edges", data="fashion_mnist_edges", epochs=5)
+edges_run.metrics["l1"], edges_run.metrics["fd"], edges_run.metrics["floor"]["fd"]
 ```
 """
 
@@ -36,11 +38,16 @@ from artifex_keras import registry
 from artifex_keras import validation
 from artifex_keras.backend import device_name
 from artifex_keras.backend import seed_everything
+from artifex_keras.callbacks import GRID_SAMPLES
 from artifex_keras.callbacks import SampleGrid
 from artifex_keras.callbacks import save_samples
+from artifex_keras.data.translation import is_paired
+from artifex_keras.data.translation import list_translation_datasets
+from artifex_keras.data.translation import load_translation
 from artifex_keras.evaluation import available_metrics
 from artifex_keras.evaluation import data_scale
 from artifex_keras.evaluation import evaluate_model
+from artifex_keras.evaluation import translation_task
 
 # Used when neither the caller nor the preset's metadata.json "training" section sets them.
 TRAINING_DEFAULTS = {"data": "fashion_mnist", "epochs": 10, "batch_size": 128}
@@ -50,6 +57,9 @@ SAMPLES_DIR = "samples"
 # Held-out metrics training records: likelihoods, or accuracy for classifiers. The sample
 # metrics are left to `evaluate` (they need the dataset's feature-extractor preset).
 TRAIN_METRICS = ("log_prob", "elbo", "nll", "predict_proba")
+# Image-to-image models record the metrics of their translations of the test sources: L1 and
+# PSNR (paired tasks) and the sample metrics against the real target-domain test images.
+TRANSLATION_METRICS = ("translate", "generate")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +98,12 @@ def train_preset(
             model name (see `list_models()`).
         output: the preset directory to write (config, metadata, weights,
             `samples.png` for generative models, `metrics.json`).
-        data: dataset name for `artifex_keras.data.load`; epochs, batch_size:
-            the training loop. Each defaults to the source preset's
+        data: dataset name for `artifex_keras.data.load`, or for image-to-image
+            models (`pix2pix`, `cyclegan`) a translation task of
+            `artifex_keras.data.list_translation_datasets()` (they train on
+            `fit(sources, targets)` / `fit(a, b)` and record `l1`/`psnr` and
+            the sample metrics of their test translations); epochs,
+            batch_size: the training loop. Each defaults to the source preset's
             `metadata.json` "training" section, else `TRAINING_DEFAULTS`.
         learning_rate: None (the family's default optimizers), a number (every
             phase), or a dict of numbers by phase name (other phases keep
@@ -130,17 +144,39 @@ def train_preset(
     seed = validation.check_non_negative_int(owner, "seed", seed)
     seed_everything(seed)
 
-    data_shape = tuple(datasets.load(settings["data"], split="train", limit=1, with_labels=False).shape[1:])
+    first, second = _training_data(settings["data"], limit=1)
+    data_shape = tuple(first.shape[1:])  # the examples, or a translation task's source images
     if kind == "model" and "input_shape" not in overrides:
         overrides["input_shape"] = data_shape
-    model = presets.load_preset(source_dir, load_weights=resume, **overrides) if kind == "preset" else cls(**overrides)
-    if tuple(model.data_shape) != data_shape:
+    try:
+        if kind == "preset":
+            model = presets.load_preset(source_dir, load_weights=resume, **overrides)
+        else:
+            model = cls(**overrides)
+    except ValueError:
+        # A model given the wrong kind of data may fail on the data's shape first: say what does not fit instead.
+        if kind == "model":
+            translation_task(owner, _default_model(cls), settings["data"])
+        raise
+    translation = translation_task(owner, model, settings["data"])
+    if translation:
+        what = "(source, target) images"
+        taken = (tuple(model.condition_spec().shape), tuple(model.data_shape))
+        given = (data_shape, tuple(second.shape[1:]))
+    else:
+        what, taken, given = "examples", tuple(model.data_shape), data_shape
+    if taken != given:
         raise ValueError(
-            f"{owner}: {source!r} takes examples of shape {tuple(model.data_shape)}, but data {settings['data']!r} "
-            f"has shape {data_shape}; pick matching data or override input_shape={list(data_shape)}"
+            f"{owner}: {source!r} takes {what} of shape {taken}, but data {settings['data']!r} "
+            f"has shape {given}; pick matching data or override input_shape={list(data_shape)}"
         )
-    x, y = datasets.load(settings["data"], split="train", scale=data_scale(model), limit=limit)
-    y = y if model.label_spec() is not None else None
+    x, y = _training_data(settings["data"], scale=data_scale(model), limit=limit)
+    y = y if translation or model.label_spec() is not None else None
+    # Image-to-image models show real test sources beside their translations (and a paired task's targets).
+    grid_data = {}
+    if translation:
+        sources, targets = load_translation(settings["data"], split="test", scale=data_scale(model), limit=GRID_SAMPLES)
+        grid_data = {"sources": sources, "targets": targets if is_paired(settings["data"]) else None}
 
     output = pathlib.Path(output)
     optimizers = optimizers_with_learning_rates(model, learning_rate, owner=owner)
@@ -149,7 +185,7 @@ def train_preset(
     if sample_every is not None:
         if not callable(getattr(model, "generate", None)):
             raise ValueError(f"{owner}: `sample_every` needs a generative model, got a {type(model).__name__}")
-        callbacks.append(SampleGrid(output / SAMPLES_DIR, every_n_epochs=sample_every, seed=seed))
+        callbacks.append(SampleGrid(output / SAMPLES_DIR, every_n_epochs=sample_every, seed=seed, **grid_data))
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
     if verbose == "auto":
@@ -163,9 +199,10 @@ def train_preset(
     }
 
     metrics = {}
-    if any(capability in TRAIN_METRICS for capability in available_metrics(model)):
+    recorded_metrics = TRANSLATION_METRICS if translation else TRAIN_METRICS
+    if any(capability in recorded_metrics for capability in available_metrics(model)):
         metrics = evaluate_model(
-            model, data=settings["data"], split="test", iwae_samples=iwae_samples, capabilities=TRAIN_METRICS
+            model, data=settings["data"], split="test", iwae_samples=iwae_samples, capabilities=recorded_metrics
         )
     learning_rates = {name: _learning_rate(optimizer) for name, optimizer in optimizers.items()}
     training = {**settings, "learning_rates": learning_rates, "seed": seed, "limit": limit}
@@ -186,9 +223,24 @@ def train_preset(
     }
     model.save_to_preset(output, metadata=metadata)
     if callable(getattr(model, "generate", None)):
-        save_samples(model, output / SAMPLES_FILE, seed=seed)
+        save_samples(model, output / SAMPLES_FILE, seed=seed, **grid_data)
     (output / METRICS_FILE).write_text(_json({**metrics, **timing}))
     return TrainingRun(model=model, directory=output, metrics=metrics, metadata=presets.preset_metadata(output))
+
+
+def _default_model(cls):
+    """`cls()` with its default config, or None when that cannot be built."""
+    try:
+        return cls()
+    except (TypeError, ValueError):
+        return None
+
+
+def _training_data(name, scale="unit", limit=None):
+    """The train split: `(sources, targets)` or `(a, b)` of a translation task, else `(examples, labels)`."""
+    if name in list_translation_datasets():
+        return load_translation(name, split="train", scale=scale, limit=limit)
+    return datasets.load(name, split="train", scale=scale, limit=limit)
 
 
 def environment():

@@ -57,6 +57,18 @@ def is_paired(name):
     return _check_name(name, "is_paired") in PAIRED
 
 
+def base_dataset(name):
+    """The image dataset task `name` is built from (whose classifier measures the translations).
+
+    Example:
+    ```python
+    base_dataset("fashion_mnist_sneakers_boots")  # 'fashion_mnist'
+    ```
+    """
+    name = _check_name(name, "base_dataset")
+    return PAIRED[name] if name in PAIRED else UNPAIRED[name][0]
+
+
 def edge_map(images, threshold=EDGE_THRESHOLD):
     """Binary edge maps of images `(n, h, w, c)` in [0, 1]: Sobel gradient magnitude above `threshold`.
 
