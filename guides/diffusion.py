@@ -143,6 +143,27 @@ flow.fit(pairs, epochs=2 if QUICK else 20, batch_size=128 if QUICK else 256, ver
 one_step = flow.generate(1024, seed=0, sampler=ak.samplers.ODEEulerSampler(steps=1))
 print(f"2-rectified flow, one Euler step: energy distance {ak.metrics.energy_distance(one_step, reference):.4f}")
 
+# ## Score SDEs: predictor-corrector sampling and likelihoods
+#
+# `ScoreSDE` (Song et al., 2021) views diffusion as a stochastic differential equation
+# `dx = f(x, t) dt + g(t) dw` on `t` in `[eps, 1]`: `sde="vp"` (continuous DDPM), `"ve"`
+# (noise levels from `sigma_min` to `sigma_max`) or `"subvp"`. The UNet learns the score
+# `grad log p_t(x)` by denoising score matching. Samplers solve the reverse-time SDE:
+# `PredictorCorrectorSampler` (a reverse-diffusion or Euler-Maruyama step, then Langevin
+# corrector steps sized by `snr`), `EulerMaruyamaSampler`, or the deterministic
+# `ProbabilityFlowSampler`, whose ODE also gives exact likelihoods: `bits_per_dim`
+# integrates it with Hutchinson's trace estimator (`num_probes` random probes).
+
+score_sde = ak.models.ScoreSDE(input_shape=shape, **unet, sde="subvp", ema_decay=0.9 if QUICK else 0.999)
+score_sde.compile(optimizer=keras.optimizers.Adam(2e-4 if not QUICK else 1e-3))
+score_sde.fit(x_train[:128] if QUICK else x_train, epochs=EPOCHS, batch_size=128, verbose=2)
+pc = ak.samplers.PredictorCorrectorSampler(steps=5 if QUICK else 1000, corrector_steps=1, snr=0.16)
+images = score_sde.generate(8 if QUICK else 64, seed=0, sampler=pc)
+print(f"ScoreSDE, predictor-corrector: samples {images.shape}, mean pixel {images.mean():.3f}")
+flow_ode = ak.samplers.ProbabilityFlowSampler(steps=2 if QUICK else 100, solver="rk4")
+bits = score_sde.bits_per_dim(x_train[:8] if QUICK else x_train[:1000], sampler=flow_ode, num_probes=1)
+print(f"ScoreSDE bits/dim (probability-flow ODE, Hutchinson): {bits.mean():.3f}")
+
 # ## A Transformer denoiser: DiT
 #
 # `DiT` trains and samples exactly like `DDPM` (the same schedules, targets, weightings,
@@ -172,6 +193,31 @@ dit.fit(x_train, y_train, epochs=EPOCHS, batch_size=128, verbose=2)
 for scale in (1.0, 4.0):
     images = dit.generate(10, seed=0, labels=np.arange(10), guidance_scale=scale, sampler=samplers["ddim"])
     print(f"DiT, guidance {scale}: samples {images.shape}, mean pixel {images.mean():.3f}")
+
+# ## Consistency models: one-step generation
+#
+# A `ConsistencyModel` (Song et al., 2023) learns `f(x, sigma)`, which maps any point of a
+# probability-flow ODE trajectory straight to its clean end, with `f(x, sigma_min) = x`
+# built into the EDM scalings. `mode="training"` learns it from data alone (the two
+# points `x + sigma_{n+1} z` and `x + sigma_n z` share `z`; the target comes from a moving
+# average of the weights, the "target network"); `mode="distillation"` steps down the ODE
+# with a trained `DDPM` teacher (Heun or Euler), which is frozen and not saved with the
+# student. `generate` takes one network evaluation by default; `steps=2` (or `sigmas=`)
+# re-noises and denoises again, trading speed for quality.
+
+consistency = ak.models.ConsistencyModel(
+    input_shape=shape,
+    **unet,
+    mode="distillation",
+    teacher=ddpm,
+    num_scales=18,
+    ema_decay=0.9 if QUICK else 0.9999,
+)
+consistency.compile(optimizer=keras.optimizers.Adam(1e-3 if QUICK else 2e-4))
+consistency.fit(x_train, epochs=EPOCHS, batch_size=128, verbose=2)
+for steps in (1, 2):
+    images = consistency.generate(8 if QUICK else 64, seed=0, steps=steps)
+    print(f"consistency model, {steps} step(s): samples {images.shape}, mean pixel {images.mean():.3f}")
 
 # ## Evaluate, save and load
 #

@@ -42,6 +42,15 @@ from artifex_keras.samplers.schedules import CosineSchedule
 from artifex_keras.samplers.schedules import LinearSchedule
 from artifex_keras.samplers.schedules import NoiseSchedule
 from artifex_keras.samplers.schedules import SigmoidSchedule
+from artifex_keras.samplers.sde import SDE
+from artifex_keras.samplers.sde import VESDE
+from artifex_keras.samplers.sde import VPSDE
+from artifex_keras.samplers.sde import EulerMaruyamaSampler
+from artifex_keras.samplers.sde import PredictorCorrectorSampler
+from artifex_keras.samplers.sde import ProbabilityFlowSampler
+from artifex_keras.samplers.sde import ReverseDiffusionSampler
+from artifex_keras.samplers.sde import SDESampler
+from artifex_keras.samplers.sde import SubVPSDE
 from artifex_keras.samplers.tokens import GreedySampler
 from artifex_keras.samplers.tokens import RandomSampler
 from artifex_keras.samplers.tokens import TokenSampler
@@ -55,11 +64,15 @@ __all__ = [
     "DDPMSampler",
     "DPMSolverSampler",
     "DiffusionSampler",
+    "EulerMaruyamaSampler",
     "EulerSampler",
     "HeunSampler",
     "LinearSchedule",
     "NoiseSchedule",
     "SigmoidSchedule",
+    "SubVPSDE",
+    "VESDE",
+    "VPSDE",
     "GreedySampler",
     "HMCSampler",
     "LangevinSampler",
@@ -70,7 +83,12 @@ __all__ = [
     "ODEMidpointSampler",
     "ODERK4Sampler",
     "ODESampler",
+    "PredictorCorrectorSampler",
+    "ProbabilityFlowSampler",
     "RandomSampler",
+    "ReverseDiffusionSampler",
+    "SDE",
+    "SDESampler",
     "Sampler",
     "TokenSampler",
     "TopKSampler",

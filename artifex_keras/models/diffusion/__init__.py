@@ -1,6 +1,8 @@
 """The diffusion family: DDPM and DiT with swappable samplers, flow matching, and the objectives they train with."""
 
 from artifex_keras.models.diffusion import objectives  # noqa: F401
+from artifex_keras.models.diffusion.consistency import ConsistencyConfig
+from artifex_keras.models.diffusion.consistency import ConsistencyModel
 from artifex_keras.models.diffusion.ddpm import DDPM
 from artifex_keras.models.diffusion.ddpm import DDPMConfig
 from artifex_keras.models.diffusion.ddpm import DiffusionConfig
@@ -8,5 +10,19 @@ from artifex_keras.models.diffusion.dit import DiT
 from artifex_keras.models.diffusion.dit import DiTConfig
 from artifex_keras.models.diffusion.flow_matching import FlowMatching
 from artifex_keras.models.diffusion.flow_matching import FlowMatchingConfig
+from artifex_keras.models.diffusion.score_sde import ScoreSDE
+from artifex_keras.models.diffusion.score_sde import ScoreSDEConfig
 
-__all__ = ["DDPM", "DDPMConfig", "DiffusionConfig", "DiT", "DiTConfig", "FlowMatching", "FlowMatchingConfig"]
+__all__ = [
+    "ConsistencyConfig",
+    "ConsistencyModel",
+    "DDPM",
+    "DDPMConfig",
+    "DiffusionConfig",
+    "DiT",
+    "DiTConfig",
+    "FlowMatching",
+    "FlowMatchingConfig",
+    "ScoreSDE",
+    "ScoreSDEConfig",
+]
