@@ -347,10 +347,16 @@ def _literature(name):
     return "; ".join(f"{metric} {value} ({source})" for metric, value, source in entry)
 
 
+def _config(name):
+    """The preset's model config fields (`config.json`'s "config")."""
+    return json.loads((PRESETS_DIR / name / "config.json").read_text()).get("config", {})
+
+
 def _protocol(r):
     m = r["metrics"]
-    training = r["metadata"].get("training", {})
-    weights = "EMA weights" if training.get("ema") else "raw weights (no EMA)"
+    # `ema_decay` is a moving average of the weights in these families (in the VQ-VAE, of its codebook).
+    decay = _config(r["name"]).get("ema_decay") if r["metadata"].get("family") in ("diffusion", "gan") else None
+    weights = f"EMA weights (decay {decay})" if decay else "raw weights (no EMA)"
     parts = []
     if "num_samples" in m:
         floor = m.get("floor", {})

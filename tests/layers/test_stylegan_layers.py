@@ -219,6 +219,7 @@ def test_to_rgb_is_a_modulated_one_by_one_conv_without_demodulation():
     np.testing.assert_allclose(numpy(layer([x, w])), expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_layers_survive_serialisation(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 4, 4, 3)).astype("float32")

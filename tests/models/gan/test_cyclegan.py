@@ -73,6 +73,7 @@ def test_losses_equal_a_numpy_recomputation():
     assert "identity_loss" not in without_identity.metric_names and "identity_loss" in model.metric_names
 
 
+@pytest.mark.slow
 def test_each_phase_updates_only_its_networks_and_a_keras_file_translates_identically(tmp_path):
     model = CycleGAN(**TINY)
     check_phases_update_their_variables(model, (A, B))  # leaves it compiled with one SGD per phase

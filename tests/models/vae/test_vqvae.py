@@ -34,6 +34,7 @@ def set_prior_output(model, bias, kernel_scale=0.0):
     head.bias.assign(np.asarray(bias, "float32"))
 
 
+@pytest.mark.slow
 def test_vqvae_model_checks(tmp_path):
     model = run_model_checks(VQVAE, TINY, digits(), tmp_path=tmp_path)
     assert "vqvae" in ak.list_models()
