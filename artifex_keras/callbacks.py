@@ -19,6 +19,7 @@ from artifex_keras import samplers
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
 from artifex_keras.conditioning import SourceImages
+from artifex_keras.conditioning import TokenIds
 from artifex_keras.images import MAX_POINT_FEATURES
 from artifex_keras.images import display_range
 from artifex_keras.images import save_image_grid
@@ -28,6 +29,8 @@ GRID_COLUMNS = 8
 GRID_SAMPLES = 64
 # Points drawn for the density picture of a model of vectors.
 POINT_SAMPLES = 4096
+# Texts a language model writes in place of a sample grid, each started from the model's default prompt.
+TEXT_SAMPLES = 4
 
 
 def save_samples(
@@ -45,7 +48,9 @@ def save_samples(
     the row of those targets; other conditional models draw from
     `model.example_conditions(num_samples)`. Images are mapped from the
     model's `data_range`. Models of vectors draw `POINT_SAMPLES` points and
-    save their 2-D histogram (the first two coordinates) instead; models of
+    save their 2-D histogram (the first two coordinates) instead; language
+    models (prompted with `TokenIds`) write `TEXT_SAMPLES` texts of their
+    full context to `path` with the suffix `.txt`; other models of
     sequences (vectors longer than `MAX_POINT_FEATURES`: audio, say) save nothing.
 
     Returns:
@@ -54,6 +59,12 @@ def save_samples(
     owner = "save_samples"
     columns = validation.check_positive_int(owner, "columns", columns)
     spec = model.condition_spec()
+    if isinstance(spec, TokenIds):
+        texts = model.generate(TEXT_SAMPLES, seed=seed, sampler=sampler)
+        path = pathlib.Path(path).with_suffix(".txt")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"--- sample {index} ---\n{text}\n" for index, text in enumerate(texts)))
+        return path
     if len(tuple(model.data_shape)) == 1:
         if model.data_shape[0] > MAX_POINT_FEATURES:
             return None

@@ -175,12 +175,12 @@ def _train_command(args, command):
         shown = [
             f"{k}={v:.4g}"
             for k, v in run.metrics.items()
-            if k.endswith(("_nats", "_dim", "accuracy")) or k in ("l1", "psnr", "fd", "kid")
+            if k.endswith(("_nats", "_dim", "accuracy", "_character")) or k in ("l1", "psnr", "fd", "kid")
         ]
-        print("Test metrics: " + ", ".join(shown))
+        print("Held-out metrics: " + ", ".join(shown))
     print(f"Preset:  {output}/ ({presets.CONFIG_FILE}, {presets.METADATA_FILE}, {presets.WEIGHTS_FILE})")
-    if (output / SAMPLES_FILE).is_file():
-        print(f"Samples: {output / SAMPLES_FILE}")
+    if run.samples is not None:
+        print(f"Samples: {run.samples}")
     print(f"Metrics: {output / METRICS_FILE}")
 
 
@@ -272,8 +272,10 @@ def _parser():
     train.add_argument("name", metavar="PRESET_OR_MODEL", help="shipped preset, preset directory, or model name")
     train.add_argument(
         "--data",
-        help="dataset name (see artifex_keras.data.list_datasets()), or for pix2pix/cyclegan a translation task "
-        f"({', '.join(datasets.list_translation_datasets())})",
+        help="dataset name (see artifex_keras.data.list_datasets()), for pix2pix/cyclegan a translation task "
+        f"({', '.join(datasets.list_translation_datasets())}), or for transformer_lm a text corpus "
+        f"({', '.join(datasets.list_text_datasets())}: windows of the train split; the validation split's bits "
+        "per character are recorded; a model name gets the corpus's character tokenizer)",
     )
     train.add_argument("--epochs", type=_positive(int), help="training epochs")
     train.add_argument("--batch-size", dest="batch_size", type=_positive(int), help="examples per step")
@@ -325,7 +327,8 @@ def _parser():
     evaluate.add_argument("preset", metavar="PRESET_OR_DIR", help="shipped preset or preset directory")
     evaluate.add_argument(
         "--data",
-        help="dataset name or translation task (default: the preset's training data, else fashion_mnist)",
+        help="dataset name, translation task or text corpus (default: the preset's training data, else "
+        "fashion_mnist)",
     )
     evaluate.add_argument("--split", choices=SPLITS, default="test", help="dataset split (default test)")
     evaluate.add_argument("--limit", type=_positive(int), help="evaluate on the first N examples only")

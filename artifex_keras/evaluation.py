@@ -18,6 +18,10 @@ target-domain images, the floor the real target-domain images of the other
 split with them; a paired task adds the L1 and PSNR of each translation
 against its own target.
 
+Language models (models with `text_nll`: `TransformerLM`) are evaluated on a
+text corpus (`artifex_keras.data.list_text_datasets()`): the cross entropy of
+its held-out works per token and per character, see `language_model_metrics`.
+
 Sample-quality metrics (`"generate"`, image models only) are measured in the
 feature space of a classifier, by default the shipped preset for the dataset
 (`artifex_keras.metrics.DEFAULT_EXTRACTORS`). Next to each value sits its
@@ -55,6 +59,8 @@ from artifex_keras import samplers
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
 from artifex_keras.conditioning import SourceImages
+from artifex_keras.data.text import list_text_datasets
+from artifex_keras.data.text import load_text
 from artifex_keras.data.translation import base_dataset
 from artifex_keras.data.translation import is_paired
 from artifex_keras.data.translation import list_translation_datasets
@@ -368,6 +374,8 @@ def evaluate_model(
     ```
     """
     owner = "evaluate_model"
+    if data in list_text_datasets():
+        return language_model_metrics(model, data, split, limit=limit, batch_size=batch_size)
     found = available_metrics(model)
     if capabilities is not None:
         unknown = sorted(set(capabilities) - set(METRICS))
@@ -421,6 +429,51 @@ def evaluate_model(
         result.update(METRICS[capability](model, x, labels, settings))
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def language_model_metrics(model, data, split="validation", limit=None, batch_size=DEFAULT_BATCH_SIZE):
+    """Cross entropy of a language model on a text corpus's split, every token after the first scored once.
+
+    Text corpora hold out whole works as their `"validation"` split, which
+    `split="test"` also names. Returns `nll_nats_per_token`, `bits_per_token`,
+    `perplexity` and the tokenizer-independent `bits_per_character`, with
+    the counts of scored tokens and characters.
+
+    Args:
+        model: a model with `text_nll` (`TransformerLM`).
+        data: one of `artifex_keras.data.list_text_datasets()`.
+        split: `"validation"` (or `"test"`), `"train"` or `"all"`.
+        limit: score only the first `limit` characters of the split.
+        batch_size: windows per call to the model.
+
+    Example:
+    ```python
+    language_model_metrics(ak.from_preset("transformer_shakespeare_char"), "shakespeare")["bits_per_character"]
+    ```
+    """
+    owner = "evaluate_model"
+    if not callable(getattr(model, "text_nll", None)):
+        raise ValueError(
+            f"{owner}: {data!r} is a text corpus, evaluated for language models (models with `text_nll`, "
+            f"such as TransformerLM), got a {type(model).__name__}"
+        )
+    split = "validation" if split == "test" else split
+    start = time.perf_counter()
+    text = load_text(data, split)
+    if limit is not None:
+        text = text[: validation.check_positive_int(owner, "limit", limit)]
+    nats, tokens, characters = model.text_nll(text, validation.check_positive_int(owner, "batch_size", batch_size))
+    return {
+        "data": data,
+        "split": split,
+        "num_tokens": int(tokens),
+        "num_characters": int(characters),
+        "nll_nats_per_token": nats / tokens,
+        "bits_per_token": nats / tokens / math.log(2.0),
+        "perplexity": math.exp(nats / tokens),
+        "bits_per_character": nats / characters / math.log(2.0),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
 
 
 def translation_task(owner, model, data):

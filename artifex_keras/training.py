@@ -41,6 +41,7 @@ from artifex_keras.backend import seed_everything
 from artifex_keras.callbacks import GRID_SAMPLES
 from artifex_keras.callbacks import SampleGrid
 from artifex_keras.callbacks import save_samples
+from artifex_keras.data.text import list_text_datasets
 from artifex_keras.data.translation import is_paired
 from artifex_keras.data.translation import list_translation_datasets
 from artifex_keras.data.translation import load_translation
@@ -48,6 +49,7 @@ from artifex_keras.evaluation import available_metrics
 from artifex_keras.evaluation import data_scale
 from artifex_keras.evaluation import evaluate_model
 from artifex_keras.evaluation import translation_task
+from artifex_keras.tokenizers import CharacterTokenizer
 
 # Used when neither the caller nor the preset's metadata.json "training" section sets them.
 TRAINING_DEFAULTS = {"data": "fashion_mnist", "epochs": 10, "batch_size": 128}
@@ -64,12 +66,17 @@ TRANSLATION_METRICS = ("translate", "generate")
 
 @dataclasses.dataclass(frozen=True)
 class TrainingRun:
-    """What `train_preset` made: the trained model, its preset directory, held-out metrics and metadata."""
+    """What `train_preset` made: the trained model, its preset directory, held-out metrics, metadata and samples.
+
+    `samples` is the sample file written (a PNG grid, a language model's
+    text), or None.
+    """
 
     model: keras.Model
     directory: pathlib.Path
     metrics: dict
     metadata: dict
+    samples: pathlib.Path | None = None
 
 
 def train_preset(
@@ -144,6 +151,70 @@ def train_preset(
     seed = validation.check_non_negative_int(owner, "seed", seed)
     seed_everything(seed)
 
+    if settings["data"] in list_text_datasets():
+        model, x = _language_model_and_windows(owner, source, kind, cls, source_dir, overrides, resume, settings, limit)
+        y, translation, grid_data = None, False, {}
+    else:
+        model, x, y, translation, grid_data = _model_and_examples(
+            owner, source, kind, cls, source_dir, overrides, resume, settings, limit
+        )
+
+    output = pathlib.Path(output)
+    optimizers = optimizers_with_learning_rates(model, learning_rate, owner=owner)
+    model.compile(optimizer=optimizers if len(optimizers) > 1 else next(iter(optimizers.values())))
+    callbacks = []
+    if sample_every is not None:
+        if not callable(getattr(model, "generate", None)):
+            raise ValueError(f"{owner}: `sample_every` needs a generative model, got a {type(model).__name__}")
+        callbacks.append(SampleGrid(output / SAMPLES_DIR, every_n_epochs=sample_every, seed=seed, **grid_data))
+    if backup_dir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    start = time.perf_counter()
+    model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose, callbacks=callbacks)
+    train_seconds = time.perf_counter() - start
+    timing = {
+        "train_seconds": round(train_seconds, 3),
+        "seconds_per_epoch": round(train_seconds / settings["epochs"], 3),
+    }
+
+    metrics = {}
+    recorded_metrics = TRANSLATION_METRICS if translation else TRAIN_METRICS
+    if settings["data"] in list_text_datasets():
+        metrics = evaluate_model(model, data=settings["data"], split="validation")
+    elif any(capability in recorded_metrics for capability in available_metrics(model)):
+        metrics = evaluate_model(
+            model, data=settings["data"], split="test", iwae_samples=iwae_samples, capabilities=recorded_metrics
+        )
+    learning_rates = {name: _learning_rate(optimizer) for name, optimizer in optimizers.items()}
+    training = {**settings, "learning_rates": learning_rates, "seed": seed, "limit": limit}
+    if resume:
+        training["resumed_from"] = str(source_dir)
+    description = description or source_metadata.get("description") or (
+        f"{type(model).__name__} trained on {settings['data']} for {settings['epochs']} epochs with artifex-keras"
+    )
+    metadata = {
+        "description": description,
+        "family": model.family,
+        "training": training,
+        "command": command or invocation(),
+        **environment(),
+        "trained_on": device_name(),
+        **timing,
+        "metrics": metrics,
+    }
+    model.save_to_preset(output, metadata=metadata)
+    samples = None
+    if callable(getattr(model, "generate", None)):
+        samples = save_samples(model, output / SAMPLES_FILE, seed=seed, **grid_data)
+    (output / METRICS_FILE).write_text(_json({**metrics, **timing}))
+    metadata = presets.preset_metadata(output)
+    return TrainingRun(model=model, directory=output, metrics=metrics, metadata=metadata, samples=samples)
+
+
+def _model_and_examples(owner, source, kind, cls, source_dir, overrides, resume, settings, limit):
+    """The model to train and `(model, x, y, translation, grid_data)` of a dataset or translation task."""
     first, second = _training_data(settings["data"], limit=1)
     data_shape = tuple(first.shape[1:])  # the examples, or a translation task's source images
     if kind == "model" and "input_shape" not in overrides:
@@ -177,55 +248,28 @@ def train_preset(
     if translation:
         sources, targets = load_translation(settings["data"], split="test", scale=data_scale(model), limit=GRID_SAMPLES)
         grid_data = {"sources": sources, "targets": targets if is_paired(settings["data"]) else None}
+    return model, x, y, translation, grid_data
 
-    output = pathlib.Path(output)
-    optimizers = optimizers_with_learning_rates(model, learning_rate, owner=owner)
-    model.compile(optimizer=optimizers if len(optimizers) > 1 else next(iter(optimizers.values())))
-    callbacks = []
-    if sample_every is not None:
-        if not callable(getattr(model, "generate", None)):
-            raise ValueError(f"{owner}: `sample_every` needs a generative model, got a {type(model).__name__}")
-        callbacks.append(SampleGrid(output / SAMPLES_DIR, every_n_epochs=sample_every, seed=seed, **grid_data))
-    if backup_dir is not None:
-        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
-    start = time.perf_counter()
-    model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose, callbacks=callbacks)
-    train_seconds = time.perf_counter() - start
-    timing = {
-        "train_seconds": round(train_seconds, 3),
-        "seconds_per_epoch": round(train_seconds / settings["epochs"], 3),
-    }
 
-    metrics = {}
-    recorded_metrics = TRANSLATION_METRICS if translation else TRAIN_METRICS
-    if any(capability in recorded_metrics for capability in available_metrics(model)):
-        metrics = evaluate_model(
-            model, data=settings["data"], split="test", iwae_samples=iwae_samples, capabilities=recorded_metrics
+def _language_model_and_windows(owner, source, kind, cls, source_dir, overrides, resume, settings, limit):
+    """A language model and the token windows of a text corpus's train split (the first `limit` windows).
+
+    A model trained from its name gets the character tokenizer of the whole
+    corpus unless `overrides` names a `tokenizer`.
+    """
+    corpus = settings["data"]
+    if not callable(getattr(cls, "text_nll", None)):
+        raise ValueError(
+            f"{owner}: data {corpus!r} is a text corpus, which trains language models (transformer_lm), "
+            f"not {source!r} ({cls.__name__})"
         )
-    learning_rates = {name: _learning_rate(optimizer) for name, optimizer in optimizers.items()}
-    training = {**settings, "learning_rates": learning_rates, "seed": seed, "limit": limit}
-    if resume:
-        training["resumed_from"] = str(source_dir)
-    description = description or source_metadata.get("description") or (
-        f"{type(model).__name__} trained on {settings['data']} for {settings['epochs']} epochs with artifex-keras"
-    )
-    metadata = {
-        "description": description,
-        "family": model.family,
-        "training": training,
-        "command": command or invocation(),
-        **environment(),
-        "trained_on": device_name(),
-        **timing,
-        "metrics": metrics,
-    }
-    model.save_to_preset(output, metadata=metadata)
-    if callable(getattr(model, "generate", None)):
-        save_samples(model, output / SAMPLES_FILE, seed=seed, **grid_data)
-    (output / METRICS_FILE).write_text(_json({**metrics, **timing}))
-    return TrainingRun(model=model, directory=output, metrics=metrics, metadata=presets.preset_metadata(output))
+    if kind == "preset":
+        model = presets.load_preset(source_dir, load_weights=resume, **overrides)
+    else:
+        tokenizer = overrides.pop("tokenizer", None) or CharacterTokenizer.from_text(datasets.load_text(corpus, "all"))
+        model = cls(tokenizer=tokenizer, **overrides)
+    windows = datasets.text_windows(model.tokenizer.encode(datasets.load_text(corpus, "train")), model.data_shape[0])
+    return model, windows if limit is None else windows[: validation.check_positive_int(owner, "limit", limit)]
 
 
 def _default_model(cls):

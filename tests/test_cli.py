@@ -51,7 +51,7 @@ def test_train_writes_preset_samples_and_metrics(trained):
     output, argv, printed = trained
     for name in ("config.json", "metadata.json", "model.weights.h5", "samples.png", "metrics.json"):
         assert (output / name).is_file(), name
-    assert str(output / "samples.png") in printed and "Test metrics: neg_elbo_nats=" in printed
+    assert str(output / "samples.png") in printed and "Held-out metrics: neg_elbo_nats=" in printed
 
     metadata = json.loads((output / "metadata.json").read_text())
     assert metadata["command"] == f"artifex_keras.cli.main({argv!r})"
@@ -165,7 +165,7 @@ def test_train_and_evaluate_an_image_classifier(trained, tmp_path):
             "--set", "filters=[8]", "--set", "feature_dim=8", "--output", str(output)]  # fmt: skip
     code, printed, err = run(argv)
     assert code == 0, err
-    assert "Test metrics: accuracy=" in printed and "Samples:" not in printed
+    assert "Held-out metrics: accuracy=" in printed and "Samples:" not in printed
     assert not (output / "samples.png").exists()
     metadata = json.loads((output / "metadata.json").read_text())
     assert metadata["family"] == "feature_extractor" and metadata["class_name"] == "ImageClassifier"
