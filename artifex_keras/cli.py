@@ -61,10 +61,15 @@ from artifex_keras import presets  # noqa: E402
 from artifex_keras import samplers  # noqa: E402
 from artifex_keras.callbacks import GRID_COLUMNS  # noqa: E402
 from artifex_keras.callbacks import GRID_SAMPLES  # noqa: E402
+from artifex_keras.callbacks import save_samples  # noqa: E402
 from artifex_keras.conditioning import ClassLabels  # noqa: E402
+from artifex_keras.conditioning import SourceImages  # noqa: E402
+from artifex_keras.conditioning import TokenIds  # noqa: E402
 from artifex_keras.data.loaders import SPLITS  # noqa: E402
+from artifex_keras.data.translation import is_paired  # noqa: E402
 from artifex_keras.evaluation import DEFAULT_BATCH_SIZE  # noqa: E402
 from artifex_keras.evaluation import DEFAULT_IWAE_SAMPLES  # noqa: E402
+from artifex_keras.evaluation import data_scale  # noqa: E402
 from artifex_keras.evaluation import evaluate_model  # noqa: E402
 from artifex_keras.images import display_range  # noqa: E402
 from artifex_keras.images import save_image_grid  # noqa: E402
@@ -197,6 +202,29 @@ def _sample_command(args, command):
             f"--labels needs a class-conditional model, but {args.preset!r} holds a {type(model).__name__} "
             f"conditioned on {spec!r}"
         )
+    if isinstance(spec, TokenIds):
+        texts = model.generate(args.num_samples, seed=args.seed, sampler=sampler)
+        path = pathlib.Path(args.output)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"--- sample {index} ---\n{text}\n" for index, text in enumerate(texts)))
+        print(f"Wrote {args.num_samples} texts to {path}")
+        return
+    if isinstance(spec, SourceImages):
+        # Image-to-image models translate real test sources of the task they were trained on.
+        task = presets.preset_metadata(source).get("training", {}).get("data")
+        if task not in datasets.list_translation_datasets():
+            raise CommandError(
+                f"{args.preset!r} translates images but its metadata names no translation task to draw sources "
+                f"from (training data {task!r})"
+            )
+        sources, targets = datasets.load_translation(task, split="test", scale=data_scale(model),
+                                                     limit=args.num_samples)  # fmt: skip
+        path = save_samples(
+            model, args.output, num_samples=args.num_samples, columns=columns or GRID_COLUMNS, seed=args.seed,
+            sampler=sampler, sources=sources, targets=targets if is_paired(task) else None,
+        )  # fmt: skip
+        print(f"Wrote the translations of {args.num_samples} {task} test sources to {path}")
+        return
     if isinstance(spec, ClassLabels):
         if args.labels is None and columns is None:
             columns = min(spec.num_classes, args.num_samples)  # labels cycle over the classes: one column per class
@@ -301,7 +329,11 @@ def _parser():
     train.add_argument("--description", help="one line recorded in the preset's metadata")
     train.set_defaults(run=_train_command)
 
-    sample = commands.add_parser("sample", help="save a grid of generated samples as a PNG")
+    sample = commands.add_parser(
+        "sample",
+        help="save a grid of generated samples as a PNG (image-to-image models: rows of real test sources of "
+        "their task and their translations; language models: a text file of N texts)",
+    )
     sample.add_argument("preset", metavar="PRESET_OR_DIR", help="shipped preset or preset directory")
     sample.add_argument("-n", "--num-samples", dest="num_samples", type=_positive(int), default=GRID_SAMPLES,
                         help=f"number of samples (default {GRID_SAMPLES})")
@@ -309,7 +341,7 @@ def _parser():
     sample.add_argument("--labels", type=int, nargs="+",
                         help="class labels for conditional models, cycled to N (default: all classes in turn)")
     sample.add_argument("--columns", type=_positive(int), help="tiles per row of the grid")
-    sample.add_argument("--output", required=True, help="PNG file to write")
+    sample.add_argument("--output", required=True, help="PNG file to write (a text file for language models)")
     _add_sampler_arguments(sample)
     sample.set_defaults(run=_sample_command)
 

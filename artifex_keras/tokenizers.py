@@ -21,6 +21,7 @@ tokenizers.get(tokenizers.serialize(bpe)) == bpe                  # True
 ```
 """
 
+import abc
 import collections
 import re
 
@@ -38,7 +39,7 @@ def register_tokenizer(name):
     return TOKENIZERS.register(name)
 
 
-class Tokenizer:
+class Tokenizer(abc.ABC):
     """Base of every tokenizer: `encode`, `decode`, `vocabulary_size`, and its config.
 
     Subclasses store their vocabulary in `get_config()`; `from_config` rebuilds
@@ -48,16 +49,17 @@ class Tokenizer:
     tokenizer_name = None
 
     @property
+    @abc.abstractmethod
     def vocabulary_size(self):
-        raise NotImplementedError(f"{type(self).__name__} must define vocabulary_size")
+        """How many token ids there are: ids lie in `[0, vocabulary_size)`."""
 
+    @abc.abstractmethod
     def encode(self, text):
         """Token ids of `text` as an int32 array."""
-        raise NotImplementedError(f"{type(self).__name__} must implement encode()")
 
+    @abc.abstractmethod
     def decode(self, ids):
         """The text of a sequence of token ids."""
-        raise NotImplementedError(f"{type(self).__name__} must implement decode()")
 
     def get_config(self):
         return {}

@@ -1,5 +1,7 @@
 """Training and evaluating language models on a text corpus like every other model: windows, metrics, text samples."""
 
+import contextlib
+import io
 import json
 import math
 
@@ -7,6 +9,7 @@ import pytest
 
 from artifex_keras import data
 from artifex_keras import presets
+from artifex_keras.cli import main
 from artifex_keras.evaluation import evaluate_model
 from artifex_keras.models import VAE
 from artifex_keras.models import TransformerLM
@@ -45,6 +48,12 @@ def test_a_language_model_trains_on_the_corpus_and_records_its_held_out_bits_per
     assert metrics["bits_per_token"] == pytest.approx(metrics["nll_nats_per_token"] / math.log(2), rel=1e-12)
     # 20 steps learn little more than the character frequencies: far below uniform, above 3 bits.
     assert 3.0 < metrics["bits_per_character"] < math.log2(run.model.vocabulary_size) - 1.0
+
+    # `artifex-keras sample` on a language model writes texts: the same texts `generate` draws.
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["sample", str(run.directory), "-n", "3", "--seed", "5", "--output", str(tmp_path / "s.txt")]) == 0
+    texts = reloaded.generate(3, seed=5)
+    assert (tmp_path / "s.txt").read_text() == "".join(f"--- sample {i} ---\n{t}\n" for i, t in enumerate(texts))
 
 
 def test_evaluation_of_a_text_corpus_scores_the_held_out_works(validation_text):

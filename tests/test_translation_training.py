@@ -177,3 +177,14 @@ def test_train_preset_on_a_paired_task_writes_a_preset_that_translates_identical
     for column in range(8):
         np.testing.assert_array_equal(_tile(grid, 0, column), _pixels(edges[column]))
         np.testing.assert_array_equal(_tile(grid, 2, column), _pixels(images[column]))
+    # `artifex-keras sample` shows the same: real test sources of the preset's task, translations, targets.
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = main(["sample", str(run.directory), "-n", "8", "--columns", "4", "--output", str(tmp_path / "s.png")])
+    assert status == 0
+    grid = np.asarray(Image.open(tmp_path / "s.png")).astype(np.float64)
+    assert grid.shape == (6 * TILE + PADDING, 4 * TILE + PADDING)
+    translations = reloaded.translate(edges)
+    for column in range(4):
+        np.testing.assert_array_equal(_tile(grid, 3, column), _pixels(edges[4 + column]))
+        np.testing.assert_allclose(_tile(grid, 4, column), _pixels(translations[4 + column]), atol=1)
+        np.testing.assert_array_equal(_tile(grid, 5, column), _pixels(images[4 + column]))

@@ -19,6 +19,7 @@ ddpm.generate(16, sampler=samplers.DPMSolverSampler(steps=20))
 ```
 """
 
+import abc
 import math
 import numbers
 
@@ -36,7 +37,7 @@ from artifex_keras.samplers.schedules import check_prediction
 from artifex_keras.samplers.schedules import predicted_x0_and_noise
 
 
-class DiffusionSampler(Sampler):
+class DiffusionSampler(Sampler, abc.ABC):
     """Base of the diffusion samplers: `steps` network evaluations (Heun: about twice as many).
 
     Subclasses implement `run(denoise, schedule, noise, seed_generator,
@@ -85,8 +86,9 @@ class DiffusionSampler(Sampler):
             return samples
         return samples, ops.concatenate([noise[None], states], axis=0)
 
+    @abc.abstractmethod
     def run(self, denoise, schedule, noise, seed_generator, return_trajectory):
-        raise NotImplementedError(f"{type(self).__name__} must implement run()")
+        """The sampling loop from `noise`: `(samples, states)`, `states` the trajectory or None."""
 
     def get_config(self):
         return {"steps": self.steps}

@@ -14,6 +14,7 @@ ebm.generate(64, sampler=samplers.HMCSampler(steps=50, step_size=0.1, leapfrog_s
 ```
 """
 
+import abc
 import math
 
 import keras
@@ -57,7 +58,7 @@ class ChainRandomness:
         return value
 
 
-class MCMCSampler(Sampler):
+class MCMCSampler(Sampler, abc.ABC):
     """Base of the energy samplers: `steps` transitions of size `step_size` from a starting batch.
 
     Subclasses implement `transition(energy_fn, x, randomness)`, returning the
@@ -95,8 +96,9 @@ class MCMCSampler(Sampler):
         x, _, accepted = ops.fori_loop(0, self.steps, step, start)
         return x, accepted / self.steps
 
+    @abc.abstractmethod
     def transition(self, energy_fn, x, randomness):
-        raise NotImplementedError(f"{type(self).__name__} must implement transition()")
+        """One Markov-chain move from `x`: `(x_next, acceptance)`, acceptance per chain in [0, 1]."""
 
 
 @register_sampler("langevin")

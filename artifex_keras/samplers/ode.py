@@ -18,6 +18,7 @@ flow_matching.generate(16, sampler=samplers.ODERK4Sampler(steps=8))
 ```
 """
 
+import abc
 import math
 import numbers
 
@@ -30,7 +31,7 @@ from artifex_keras.samplers.base import register_sampler
 from artifex_keras.samplers.base import trajectory_loop
 
 
-class ODESampler(Sampler):
+class ODESampler(Sampler, abc.ABC):
     """Base of the fixed-step solvers of `dx/dt = v(x, t)` over `t` in [0, 1] (0: noise, 1: data).
 
     Subclasses implement `step(velocity, x, t, h)`, one step of size `h`
@@ -79,8 +80,9 @@ class ODESampler(Sampler):
             return samples
         return samples, ops.concatenate([x[None], states], axis=0)
 
+    @abc.abstractmethod
     def step(self, velocity, x, t, h):
-        raise NotImplementedError(f"{type(self).__name__} must implement step()")
+        """`x` advanced by one step of size `h` from time `t` along `velocity(x, t)`."""
 
     def get_config(self):
         return {"steps": self.steps}

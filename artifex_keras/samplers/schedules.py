@@ -22,6 +22,7 @@ schedules.get(schedules.serialize(schedule)) == schedule    # True
 ```
 """
 
+import abc
 import math
 import numbers
 
@@ -71,7 +72,7 @@ def _check_real(owner, name, value, low=None, high=None):
     return float(value)
 
 
-class NoiseSchedule:
+class NoiseSchedule(abc.ABC):
     """Base of the variance-preserving schedules: tables, interpolation and `q(x_t | x_0)`.
 
     Subclasses implement `compute_alphas_cumprod()` (float64, one value per
@@ -106,8 +107,9 @@ class NoiseSchedule:
         self.edm_sigmas = np.sqrt((1.0 - alphas_cumprod) / alphas_cumprod)
         self.log_edm_sigmas = np.log(self.edm_sigmas)
 
+    @abc.abstractmethod
     def compute_alphas_cumprod(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement compute_alphas_cumprod()")
+        """`alpha_bar_t` for `t = 1 .. num_timesteps`, float64 NumPy."""
 
     # NumPy (float64) ------------------------------------------------------
     def alphas_cumprod_at(self, timesteps):

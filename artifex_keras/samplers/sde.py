@@ -28,6 +28,7 @@ Reference:
     Song et al., "Score-Based Generative Modeling through Stochastic Differential Equations", ICLR 2021.
 """
 
+import abc
 import math
 import numbers
 
@@ -94,7 +95,7 @@ def _event_sum(x):
     return ops.sum(ops.reshape(x, (ops.shape(x)[0], -1)), axis=1)
 
 
-class SDE:
+class SDE(abc.ABC):
     """Base of the linear SDEs `dx = a(t) x dt + g(t) dw` on `[eps, 1]`.
 
     Subclasses implement `drift_coefficient(t)` (`a(t)`), `diffusion(t)`,
@@ -118,20 +119,21 @@ class SDE:
             raise ValueError(f"{owner}: `eps` must be a number in (0, 1), got {eps!r}")
 
     # The process --------------------------------------------------------------
+    @abc.abstractmethod
     def drift_coefficient(self, t):
-        raise NotImplementedError(f"{type(self).__name__} must implement drift_coefficient()")
+        """`a(t)` of the drift `f(x, t) = a(t) x`."""
 
     def drift(self, x, t):
         """`f(x, t) = a(t) x`."""
         return _column(self.drift_coefficient(t), x) * x
 
+    @abc.abstractmethod
     def diffusion(self, t):
         """`g(t)`."""
-        raise NotImplementedError(f"{type(self).__name__} must implement diffusion()")
 
+    @abc.abstractmethod
     def marginal(self, t):
         """`(m(t), s(t))`: `p_t(x | x0) = N(m(t) x0, s(t)^2 I)`, in closed form."""
-        raise NotImplementedError(f"{type(self).__name__} must implement marginal()")
 
     def perturbation_kernel(self, x0, t):
         """`(mean, std)` of `p_t(x | x0)`: `m(t) x0` and `s(t)` shaped to broadcast against `x0`."""
@@ -159,8 +161,9 @@ class SDE:
 
     # The prior ----------------------------------------------------------------
     @property
+    @abc.abstractmethod
     def prior_std(self):
-        raise NotImplementedError(f"{type(self).__name__} must define prior_std")
+        """Standard deviation of the prior `p_1 = N(0, prior_std^2 I)`."""
 
     def prior_sample(self, shape, seed_generator):
         """A draw of the prior `N(0, prior_std^2 I)` that sampling starts from."""
@@ -348,7 +351,7 @@ class VESDE(SDE):
 
 
 # Samplers ---------------------------------------------------------------------------
-class SDESampler(Sampler):
+class SDESampler(Sampler, abc.ABC):
     """Base of the samplers of score-based SDEs: from a prior draw at `t = 1` back to `t = eps` in `steps` steps.
 
     Subclasses implement `run(score, sde, x, seed_generator, return_trajectory)`
@@ -391,8 +394,9 @@ class SDESampler(Sampler):
     def step_size(self, sde):
         return (1.0 - sde.eps) / self.steps
 
+    @abc.abstractmethod
     def run(self, score, sde, x, seed_generator, return_trajectory):
-        raise NotImplementedError(f"{type(self).__name__} must implement run()")
+        """The reverse-time loop from the prior draw `x`: `(samples, states)`, `states` the trajectory or None."""
 
     def get_config(self):
         return {"steps": self.steps}
