@@ -11,6 +11,8 @@ from artifex_keras.backend import Phase
 from artifex_keras.conditioning import SourceImages
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.gan import losses
+from artifex_keras.models.gan.image_pairs import ImagePairData
+from artifex_keras.models.gan.image_pairs import PairWords
 from artifex_keras.models.gan.patchgan import logit_maps
 from artifex_keras.models.gan.patchgan import mean_over_scales
 from artifex_keras.models.gan.translation_networks import OUTPUT_RANGES
@@ -46,7 +48,7 @@ class CycleGANConfig(TranslationConfig):
 
 
 @register_model("cyclegan")
-class CycleGAN(GenerativeModel):
+class CycleGAN(ImagePairData, GenerativeModel):
     """Unpaired translation between domains A and B: generators `G: A -> B`, `F: B -> A`, a PatchGAN per domain.
 
     Train on `fit(a_images, b_images)`: each batch pairs A images with
@@ -77,6 +79,10 @@ class CycleGAN(GenerativeModel):
     """
 
     config_class = CycleGANConfig
+    pair_words = PairWords(
+        "domain-A image", "domain-B images", "(a_images, b_images) pairs",
+        "so every batch has both domains; subsample or repeat one domain", "domain A alone",
+    )
     family = "gan"
 
     @property
@@ -108,42 +114,6 @@ class CycleGAN(GenerativeModel):
     def discriminator_variables(self):
         """The trainable variables of the discriminator phase: both discriminators."""
         return self.discriminator_a.trainable_variables + self.discriminator_b.trainable_variables
-
-    # Data ---------------------------------------------------------------------
-    def check_training_data(self, x, y, method):
-        owner = f"{type(self).__name__}.{method}"
-        validation.check_data_loader(owner, "x", x)
-        validation.check_batch(owner, "x", x, self.data_shape, self.data_range)
-        if not validation.is_array_like(x):
-            return
-        if not len(x):
-            raise ValueError(f"{owner}: `x` must hold at least one domain-A image, got shape {tuple(x.shape)}")
-        if y is None:
-            raise ValueError(
-                f"{owner}: `y` (domain-B images) is required: CycleGAN trains on batches of A images (`x`) and "
-                "unrelated B images (`y`), got None"
-            )
-        validation.check_batch(owner, "y", y, self.data_shape, self.data_range)
-        if len(y) != len(x):
-            raise ValueError(
-                f"{owner}: `x` (domain A) and `y` (domain B) must hold the same number of images, so every batch "
-                f"has both domains; got {len(x)} and {len(y)} (subsample or repeat one domain)"
-            )
-
-    def check_batch_spec(self, data, method):
-        owner = f"{type(self).__name__}.{method}"
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        validation.check_batch_spec(owner, "x", x, self.data_shape)
-        if y is None:
-            raise ValueError(f"{owner}: batches must be (a_images, b_images) pairs, got domain A alone")
-        validation.check_batch_spec(owner, "y", y, self.data_shape)
-
-    def unpack_batch(self, data):
-        """`(a, b)` in float32 from a training batch."""
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None:
-            raise ValueError(f"{type(self).__name__}: batches must be (a_images, b_images) pairs, got domain A alone")
-        return ops.cast(x, "float32"), ops.cast(y, "float32")
 
     # Losses (backend tensors) --------------------------------------------------------
     def translate_tensor(self, images, direction="a_to_b", training=False):

@@ -11,6 +11,8 @@ from artifex_keras.backend import Phase
 from artifex_keras.conditioning import SourceImages
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.gan import losses
+from artifex_keras.models.gan.image_pairs import ImagePairData
+from artifex_keras.models.gan.image_pairs import PairWords
 from artifex_keras.models.gan.patchgan import logit_maps
 from artifex_keras.models.gan.patchgan import mean_over_scales
 from artifex_keras.models.gan.translation_networks import OUTPUT_RANGES
@@ -38,7 +40,7 @@ class Pix2PixConfig(TranslationConfig):
 
 
 @register_model("pix2pix")
-class Pix2Pix(GenerativeModel):
+class Pix2Pix(ImagePairData, GenerativeModel):
     """Paired image-to-image translation: a generator `G(source)` and a PatchGAN judging (source, image) pairs.
 
     Train on `fit(sources, targets)`. Each step updates the discriminator
@@ -66,6 +68,10 @@ class Pix2Pix(GenerativeModel):
     """
 
     config_class = Pix2PixConfig
+    pair_words = PairWords(
+        "source image", "the target image of each source in `x`", "(source, target) pairs",
+        "one target per source", "the sources alone",
+    )
     family = "gan"
     metric_names = ("discriminator_loss", "generator_loss", "adversarial_loss", "l1_loss")
 
@@ -82,6 +88,11 @@ class Pix2Pix(GenerativeModel):
         return tuple(self.config.input_shape)
 
     @property
+    def x_shape(self):
+        """Training `x` holds source images."""
+        return self.source_shape
+
+    @property
     def data_shape(self):
         """Shape of one translated (target) image."""
         return (*self.config.input_shape[:2], self.config.output_channels)
@@ -92,42 +103,6 @@ class Pix2Pix(GenerativeModel):
 
     def condition_spec(self):
         return SourceImages(self.source_shape, self.data_range)
-
-    # Data ---------------------------------------------------------------------
-    def check_training_data(self, x, y, method):
-        owner = f"{type(self).__name__}.{method}"
-        validation.check_data_loader(owner, "x", x)
-        validation.check_batch(owner, "x", x, self.source_shape, self.data_range)
-        if not validation.is_array_like(x):
-            return
-        if not len(x):
-            raise ValueError(f"{owner}: `x` must hold at least one source image, got shape {tuple(x.shape)}")
-        if y is None:
-            raise ValueError(
-                f"{owner}: `y` (the target image of each source in `x`) is required: Pix2Pix trains on "
-                "(source, target) pairs, got None"
-            )
-        validation.check_batch(owner, "y", y, self.data_shape, self.data_range)
-        if len(y) != len(x):
-            raise ValueError(
-                f"{owner}: `x` and `y` must hold the same number of images (one target per source), "
-                f"got {len(x)} and {len(y)}"
-            )
-
-    def check_batch_spec(self, data, method):
-        owner = f"{type(self).__name__}.{method}"
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        validation.check_batch_spec(owner, "x", x, self.source_shape)
-        if y is None:
-            raise ValueError(f"{owner}: batches must be (source, target) pairs, got the sources alone")
-        validation.check_batch_spec(owner, "y", y, self.data_shape)
-
-    def unpack_batch(self, data):
-        """`(sources, targets)` in float32 from a training batch."""
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if y is None:
-            raise ValueError(f"{type(self).__name__}: batches must be (source, target) pairs, got the sources alone")
-        return ops.cast(x, "float32"), ops.cast(y, "float32")
 
     # Networks (backend tensors) ---------------------------------------------------
     def translate_tensor(self, source, training=False):
