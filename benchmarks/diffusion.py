@@ -66,20 +66,11 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 
-def _threads(argv):
-    """`--threads N` from the command line, read before any numeric library is imported."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--threads", type=int, default=None)
-    return parser.parse_known_args(argv)[0].threads
+from benchmarks import threads  # noqa: E402
+from benchmarks.threads import cpu_seconds  # noqa: E402
 
-
-if __name__ == "__main__" and (_threads(sys.argv[1:]) or 0) > 0:
-    # N intra-op threads everywhere: a fair comparison while other work shares the CPU.
-    _count = str(_threads(sys.argv[1:]))
-    _flags = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={_count}"
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_flags}".strip()
-    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
-        os.environ[_name] = _count
+if __name__ == "__main__":
+    threads.limit_from_argv(sys.argv[1:])
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -93,6 +84,7 @@ import artifex_keras as ak  # noqa: E402
 from artifex_keras.backend import device_name  # noqa: E402
 from artifex_keras.samplers import DDIMSampler  # noqa: E402
 from artifex_keras.samplers import schedules  # noqa: E402
+from benchmarks.step_timer import StepTimer  # noqa: E402
 
 SEED = 0
 WARMUP_STEPS = 2
@@ -168,26 +160,8 @@ def count(parameters):
 
 
 # Timing helpers --------------------------------------------------------------------------
-def cpu_seconds():
-    """CPU time of this process, all threads: far less sensitive than wall time to other jobs on the CPU."""
-    times = os.times()
-    return times.user + times.system
 
 
-class _StepTimer(keras.callbacks.Callback):
-    """Wall time of each training step (until its logs reach the host) and the first step's loss."""
-
-    def __init__(self):
-        super().__init__()
-        self.times, self.first_loss = [], None
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        loss = float(logs["loss"])
-        self.times.append(time.perf_counter() - self._start)
-        self.first_loss = loss if self.first_loss is None else self.first_loss
 
 
 def synchronize(device):
@@ -208,7 +182,7 @@ class Ours:
 
     def run(self, steps):
         """`(wall, cpu)` seconds per step of one `fit` epoch of `steps` batches, and its first loss."""
-        timer = _StepTimer()
+        timer = StepTimer()
         cpu = cpu_seconds()
         self.model.fit(self.x[: steps * self.batch_size], epochs=1, batch_size=self.batch_size, verbose=0,
                        callbacks=[timer])  # fmt: skip

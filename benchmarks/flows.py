@@ -43,6 +43,7 @@ from artifex_keras.data import toy  # noqa: E402
 from artifex_keras.models.flows import MAF  # noqa: E402
 from artifex_keras.models.flows import NeuralSplineFlow  # noqa: E402
 from artifex_keras.models.flows import RealNVP  # noqa: E402
+from benchmarks.step_timer import StepTimer  # noqa: E402
 
 DATASETS = ("eight_gaussians", "checkerboard")
 HIDDEN = (64, 64)
@@ -105,16 +106,6 @@ MODELS = {
 }
 
 
-class _StepTimer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
 
 
 def ours(build, x_train, x_test, steps, batch_size, learning_rate, seed):
@@ -123,7 +114,7 @@ def ours(build, x_train, x_test, steps, batch_size, learning_rate, seed):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     per_epoch = len(x_train) // batch_size
     epochs = max(1, steps // per_epoch)
-    timer = _StepTimer()
+    timer = StepTimer()
     model.fit(x_train[: per_epoch * batch_size], epochs=epochs, batch_size=batch_size, verbose=0, callbacks=[timer])
     nll = float(-model.log_prob(x_test).mean())
     return {"nll": nll, "ms_per_step": 1e3 * float(np.mean(timer.times[per_epoch:]))}

@@ -31,20 +31,10 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _threads(argv):
-    """`--threads N` from the command line, read before any numeric library is imported."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--threads", type=int, default=None)
-    return parser.parse_known_args(argv)[0].threads
+from benchmarks import threads  # noqa: E402
 
-
-if __name__ == "__main__" and (_threads(sys.argv[1:]) or 0) > 0:
-    # One intra-op thread everywhere: a fair comparison while other work shares the CPU.
-    _count = str(_threads(sys.argv[1:]))
-    flags = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={_count}"
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
-    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
-        os.environ[_name] = _count
+if __name__ == "__main__":
+    threads.limit_from_argv(sys.argv[1:])
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -78,23 +78,10 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def _thread_count(argv):
-    """`--threads N` from the command line, read before any numeric library is imported."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--threads", type=int, default=None)
-    return parser.parse_known_args(argv)[0].threads
+from benchmarks import threads  # noqa: E402
 
-
-def _limit_threads(count):
-    """Cap the intra-op threads of XLA, TensorFlow and PyTorch (the latter also in `main`)."""
-    flags = f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={count}"
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
-        os.environ[name] = str(count)
-
-
-if __name__ == "__main__" and (_thread_count(sys.argv[1:]) or 0) > 0:
-    _limit_threads(_thread_count(sys.argv[1:]))
+if __name__ == "__main__":
+    threads.limit_from_argv(sys.argv[1:])
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -439,7 +426,7 @@ def main(argv=None):
         if args.threads < 1:
             parser.error("--threads must be a positive integer")
         if __name__ != "__main__":  # imported as a module: best effort, XLA / TF may be initialised already
-            _limit_threads(args.threads)
+            threads.limit(args.threads)
         torch.set_num_threads(args.threads)
 
     x, x_eval, dataset = load_data(args.steps * args.batch_size)
