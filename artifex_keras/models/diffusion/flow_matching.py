@@ -60,7 +60,8 @@ class FlowMatchingConfig(Config):
         guidance_scale: default classifier-free guidance scale of `generate`
             for a conditional model (None: the conditional model alone).
         rescale: the data lie in [0, 1] and are mapped to [-1, 1] for the
-            flow; samples come back clipped to [0, 1].
+            flow; samples come back clipped to [0, 1]. None (the default):
+            True for images `(height, width, channels)`, False for vectors.
         sampling_steps: steps of the default sampler, `ODEEulerSampler`.
         seed: seed of the model's random draws.
     """
@@ -84,9 +85,14 @@ class FlowMatchingConfig(Config):
     num_classes: int | None = None
     class_dropout: float = 0.1
     guidance_scale: float | None = None
-    rescale: bool = False
+    rescale: bool | None = None
     sampling_steps: int = 50
     seed: int | None = None
+
+    def __post_init__(self):
+        if self.rescale is None and isinstance(self.input_shape, (tuple, list)):
+            object.__setattr__(self, "rescale", len(self.input_shape) == 3)
+        super().__post_init__()
 
     def validate(self):
         self.check_int_tuple("input_shape")
@@ -371,7 +377,7 @@ class FlowMatching(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
                 permutation = minibatch_ot_permutation(x0, x1, config.ot_epsilon, config.ot_iterations)
                 x0 = ops.take(x0, permutation, axis=0)
         t = self.sample_times(ops.shape(x1)[0])
-        loss = self.flow_matching_loss(x0, x1, t, self.drop_labels(labels), training=training)
+        loss = self.flow_matching_loss(x0, x1, t, self.drop_condition(labels), training=training)
         return loss, {"loss": loss}
 
     def call(self, inputs, t=None, training=False):

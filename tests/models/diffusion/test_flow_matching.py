@@ -7,6 +7,7 @@ from keras import ops
 
 import artifex_keras as ak
 from artifex_keras.models import FlowMatching
+from artifex_keras.models.diffusion import FlowMatchingConfig
 from artifex_keras.models.diffusion.flow_matching import TIME_SCALE
 from artifex_keras.models.diffusion.flow_matching import minibatch_ot_permutation
 from artifex_keras.samplers import DDIMSampler
@@ -293,3 +294,16 @@ def test_bad_inputs_raise_clear_errors():
         model.transport(np.zeros((3, 3), "float32"))
     with pytest.raises(ValueError, match=r"ODEEulerSampler: `steps` must be a positive int, got -1"):
         ODEEulerSampler(steps=-1)
+
+
+def test_images_are_rescaled_by_default_and_vectors_are_not():
+    images, points = FlowMatchingConfig(input_shape=(8, 8, 1)), FlowMatchingConfig(input_shape=(2,))
+    assert (images.rescale, points.rescale) == (True, False)
+    assert FlowMatchingConfig(input_shape=(8, 8, 1), rescale=False).rescale is False
+    assert FlowMatchingConfig.from_dict(images.to_dict()) == images
+    # Rescaled images go through the flow in [-1, 1] and come back clipped to [0, 1].
+    model = FlowMatching(input_shape=(8, 8, 1), channels=(8, 8), num_res_blocks=1, attention_levels=(), num_groups=4,
+                         head_dim=8)
+    assert model.data_range == (0.0, 1.0)
+    samples = model.generate(4, seed=0, sampler=ODEEulerSampler(steps=2))
+    assert samples.min() >= 0.0 and samples.max() <= 1.0
