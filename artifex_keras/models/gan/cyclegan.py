@@ -13,6 +13,7 @@ from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.gan import losses
 from artifex_keras.models.gan.image_pairs import ImagePairData
 from artifex_keras.models.gan.image_pairs import PairWords
+from artifex_keras.models.gan.image_pool import ImagePool
 from artifex_keras.models.gan.patchgan import logit_maps
 from artifex_keras.models.gan.patchgan import mean_over_scales
 from artifex_keras.models.gan.translation_networks import OUTPUT_RANGES
@@ -30,6 +31,8 @@ class CycleGANConfig(TranslationConfig):
         lambda_cycle: weight of the cycle-consistency losses `|F(G(a)) - a|` and `|G(F(b)) - b|`.
         lambda_identity: weight of the identity losses `|G(b) - b|` and `|F(a) - a|`
             (the paper's 0.5 * lambda_cycle; 0 disables them).
+        pool_size: generated images per domain kept in an `ImagePool` that
+            the discriminators also train on (the paper's 50; 0 disables it).
         (other fields as in `TranslationConfig`; both domains have images of `input_shape`)
     """
 
@@ -40,11 +43,13 @@ class CycleGANConfig(TranslationConfig):
     loss: str = "least_squares"
     lambda_cycle: float = 10.0
     lambda_identity: float = 5.0
+    pool_size: int = 50
 
     def validate(self):
         super().validate()
         self.check_number("lambda_cycle", low=0.0)
         self.check_number("lambda_identity", low=0.0)
+        self.check_non_negative_int("pool_size")
 
 
 @register_model("cyclegan")
@@ -54,7 +59,8 @@ class CycleGAN(ImagePairData, GenerativeModel):
     Train on `fit(a_images, b_images)`: each batch pairs A images with
     unrelated B images (the same count of each). Each step updates both
     discriminators (phase `"discriminator"`: `D_B` on real B vs `G(a)`,
-    `D_A` on real A vs `F(b)`), then both generators (phase `"generator"`)
+    `D_A` on real A vs `F(b)`, the fakes drawn through an `ImagePool` of
+    earlier translations when `pool_size > 0`), then both generators (phase `"generator"`)
     on the adversarial losses plus `lambda_cycle * (|F(G(a)) - a| + |G(F(b))
     - b|)` plus `lambda_identity * (|G(b) - b| + |F(a) - a|)` (mean absolute
     errors); one Adam(2e-4, beta_1=0.5) per phase. `translate(x,
@@ -99,6 +105,9 @@ class CycleGAN(ImagePairData, GenerativeModel):
         self.discriminator_b = config.make_discriminator("discriminator_b")
         for discriminator in (self.discriminator_a, self.discriminator_b):
             discriminator.build((None, *self.data_shape))
+        self.pools = None
+        if config.pool_size:
+            self.pools = {name: ImagePool(self, config.pool_size, self.data_shape, f"pool_{name}") for name in "ab"}
 
     @property
     def data_range(self):
@@ -157,6 +166,9 @@ class CycleGAN(ImagePairData, GenerativeModel):
         a, b = self.unpack_batch(data)
         fake_b = ops.stop_gradient(self.translate_tensor(a, "a_to_b", training))
         fake_a = ops.stop_gradient(self.translate_tensor(b, "b_to_a", training))
+        if training and self.pools:
+            fake_b = self.pools["b"].query(fake_b, self.seed_generator)
+            fake_a = self.pools["a"].query(fake_a, self.seed_generator)
         loss = self._adversarial(self.discriminator_b, b, fake_b, training) + self._adversarial(
             self.discriminator_a, a, fake_a, training
         )
