@@ -1,4 +1,4 @@
-"""What a conditional model conditions on: class labels, a context vector, token ids or source images.
+"""What a conditional model conditions on: class labels, a context vector or sequence, token ids or source images.
 
 A model says what it takes with `condition_spec()` (None when it is
 unconditional) and makes example conditions with `example_conditions(n)`;
@@ -71,6 +71,19 @@ class ContextVector:
         if len(array) != num_samples:
             raise ValueError(f"{owner}: `{self.argument}` must hold {num_samples} vectors, got {len(array)}")
         return array.astype("float32")
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextSequence(ContextVector):
+    """A sequence of embeddings per sample `(tokens, context_dim)` (a text encoder's states), passed as `context=`.
+
+    Example:
+    ```python
+    ContextSequence((7, 32)).examples(2).shape   # (2, 7, 32), standard normal, seeded
+    ```
+    """
+
+    argument: ClassVar[str] = "context"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@
 # is a separate, swappable object: DDPM ancestral sampling, DDIM, DPM-Solver++(2M),
 # Euler and Heun (EDM) all run on any model. Each sampling loop is one compiled call.
 # Flow matching (rectified flow) shares the networks and the guidance, and samples with
-# ODE solvers of its own.
+# ODE solvers of its own; latent diffusion runs DDPM on a frozen autoencoder's latents.
 #
 # Run it with any Keras backend: `KERAS_BACKEND=jax python guides/diffusion.py`.
 # `ARTIFEX_GUIDE_QUICK=1` makes it a seconds-long run on the 8x8 digits.
@@ -193,6 +193,46 @@ dit.fit(x_train, y_train, epochs=EPOCHS, batch_size=128, verbose=2)
 for scale in (1.0, 4.0):
     images = dit.generate(10, seed=0, labels=np.arange(10), guidance_scale=scale, sampler=samplers["ddim"])
     print(f"DiT, guidance {scale}: samples {images.shape}, mean pixel {images.mean():.3f}")
+
+# ## Latent diffusion: diffusing an autoencoder's latents
+#
+# `LatentDiffusion` (Rombach et al., 2022) trains DDPM's UNet on the latents of a frozen
+# autoencoder instead of on pixels: a smaller grid per step, and the decoder turns sampled
+# latents back into images. The autoencoder is a VAE-family preset holding a `VAE` with a
+# spatial latent (`architecture="conv"` and `latent_channels`: maps at `1 / 2 ** len(hidden_dims)`
+# of the image's height and width). Training encodes each batch with the posterior mean and
+# multiplies it by `latent_scale`; None sets it to `1 / std` of the first batch's latents (saved
+# with the model), so the diffused latents have about unit variance, as the schedule assumes.
+# The autoencoder is not trained further. `generate` samples latents with any diffusion sampler
+# and decodes them; `return_trajectory=True` returns the trajectory in latent space.
+
+if QUICK:
+    spatial = dict(hidden_dims=(16,), latent_channels=2)  # 8x8 digits -> 4x4x2 latents
+    latent_unet = unet
+else:
+    spatial = dict(hidden_dims=(64,), latent_channels=4)  # 28x28 images -> 14x14x4 latents
+    latent_unet = dict(channels=(64, 128), num_res_blocks=2, attention_levels=(1,), head_dim=32, num_groups=16)
+autoencoder = ak.models.VAE(input_shape=shape, architecture="conv", **spatial)
+autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3))
+autoencoder.fit(x_train, epochs=EPOCHS, batch_size=128, verbose=2)
+# The latent model names its autoencoder by preset: its `.keras` files and presets load it from there.
+with tempfile.TemporaryDirectory() as autoencoder_preset:
+    autoencoder.save_to_preset(autoencoder_preset)
+    latent_model = ak.models.LatentDiffusion(
+        autoencoder=autoencoder_preset,
+        **latent_unet,
+        num_classes=10,
+        num_timesteps=100 if QUICK else 1000,
+        ema_decay=0.9 if QUICK else 0.999,
+    )
+    latent_model.compile(optimizer=keras.optimizers.Adam(1e-3 if QUICK else 2e-4))
+    latent_model.fit(x_train, y_train, epochs=EPOCHS, batch_size=128, verbose=2)
+    scale = float(keras.ops.convert_to_numpy(latent_model.latent_scale))
+    print(f"latents {latent_model.diffusion_shape}, estimated latent_scale {scale:.3f}")
+    images, latents = latent_model.generate(
+        10, seed=0, labels=np.arange(10), guidance_scale=3.0, sampler=samplers["ddim"], return_trajectory=True
+    )
+    print(f"LatentDiffusion: samples {images.shape}, latent trajectory {latents.shape}")
 
 # ## Consistency models: one-step generation
 #

@@ -6,7 +6,8 @@ function of a model's state into one compiled call (sampling, likelihoods,
 encoders); `input_gradient`
 is the nested-gradient helper (gradient penalties, score matching);
 `value_and_input_gradient` also returns the values (MCMC samplers);
-`device_name()` names the accelerator the backend computes on.
+`device_name()` names the accelerator the backend computes on;
+`LOOPS_RUN_IN_PYTHON` says whether a compiled call's loops step in Python.
 
 Example:
 ```python
@@ -55,9 +56,14 @@ if _BACKEND != "jax":
 # Keras implements `keras.distribution` on JAX only.
 DISTRIBUTION_SUPPORTED = _BACKEND == "jax"
 
+# PyTorch runs `ops.fori_loop` as a Python loop, step by step, inside a compiled call;
+# JAX and TensorFlow compile the whole loop into that call.
+LOOPS_RUN_IN_PYTHON = _BACKEND == "torch"
+
 __all__ = [
     "CompiledFunction",
     "DISTRIBUTION_SUPPORTED",
+    "LOOPS_RUN_IN_PYTHON",
     "Phase",
     "PhaseTrainer",
     "StateRecovery",

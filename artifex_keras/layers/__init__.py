@@ -1,5 +1,6 @@
 """Reusable layers shared across families."""
 
+from artifex_keras.layers.attention import CrossAttention
 from artifex_keras.layers.attention import SpatialSelfAttention
 from artifex_keras.layers.diff_augment import DiffAugment
 from artifex_keras.layers.dit import DiTBackbone
@@ -25,9 +26,11 @@ from artifex_keras.layers.timestep_embedding import TimestepEmbedding
 from artifex_keras.layers.timestep_embedding import sinusoidal_embedding
 from artifex_keras.layers.unet import ResidualBlock
 from artifex_keras.layers.unet import UNet2D
+from artifex_keras.layers.unet1d import UNet1D
 from artifex_keras.layers.vector_quantizer import VectorQuantizer
 
 __all__ = [
+    "CrossAttention",
     "DiTBackbone",
     "DiTBlock",
     "DiTFinalLayer",
@@ -49,6 +52,7 @@ __all__ = [
     "SynthesisNetwork",
     "TimestepEmbedding",
     "ToRGB",
+    "UNet1D",
     "UNet2D",
     "VectorQuantizer",
     "patchify",

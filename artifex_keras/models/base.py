@@ -16,6 +16,7 @@ from artifex_keras.conditioning import ClassLabels
 from artifex_keras.models.configured import ConfiguredModel
 from artifex_keras.models.configured import pad_examples
 from artifex_keras.optimizers import phase_optimizer
+from artifex_keras.progress import SamplingProgress
 
 
 class GenerativeModel(PhaseTrainer, ConfiguredModel):
@@ -280,7 +281,7 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
     def check_sampler(self, owner, sampler):
         """Raise a clear error when an accepted kind of sampler cannot run with this model's settings."""
 
-    def generate(self, num_samples, seed=None, batch_size=1024, sampler=None, **conditions):
+    def generate(self, num_samples, seed=None, batch_size=1024, sampler=None, progress=False, **conditions):
         """Draw `num_samples` samples; returns a NumPy array `(num_samples, *data_shape)`.
 
         Args:
@@ -289,6 +290,11 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
                 model's own seed generator.
             batch_size: most samples per compiled call.
             sampler: a `Sampler`, its name or config, for models that take one.
+            progress: show a `keras.utils.Progbar`. On PyTorch a sampler's
+                loop steps in Python and the bar moves once per sampling step
+                (of every batch); on JAX and TensorFlow the loop is one
+                compiled call per batch, and the bar moves once per batch.
+                The samples are the same either way.
             **conditions: what a conditional model conditions on (see
                 `condition_spec()`), e.g. `labels=`, and the model's own
                 `generate_options` (e.g. `use_cache=`).
@@ -307,6 +313,8 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         options = {name: conditions.pop(name, default) for name, default in self.generate_options.items()}
         options = self.check_generate_options(owner, options)
         conditions = self.check_conditions(owner, conditions, num_samples)
+        if not isinstance(progress, bool):
+            raise ValueError(f"{owner}: `progress` must be a bool, got {progress!r}")
         generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
         # Equal chunks, so one compiled call serves every chunk.
         size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
@@ -316,10 +324,12 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
             key, lambda g, *values: self.sample(size, g, sampler=sampler, **options, **dict(zip(names, values)))
         )
         chunks = []
-        for start in range(0, num_samples, size):
-            count = min(size, num_samples - start)
-            values = [pad_examples(conditions[name][start : start + count], size) for name in names]
-            chunks.append(keras.ops.convert_to_numpy(run(generator, *values))[:count])
+        with SamplingProgress(math.ceil(num_samples / size), enabled=progress) as bar:
+            for start in range(0, num_samples, size):
+                count = min(size, num_samples - start)
+                values = [pad_examples(conditions[name][start : start + count], size) for name in names]
+                chunks.append(keras.ops.convert_to_numpy(run(generator, *values))[:count])
+                bar.batch_done()
         return np.concatenate(chunks, axis=0)
 
     def check_generate_options(self, owner, options):

@@ -24,6 +24,7 @@ from keras import ops
 from keras.src.backend.common.stateless_scope import get_stateless_scope
 
 from artifex_keras.named_classes import NamedClasses
+from artifex_keras.progress import observed_loop_body
 
 SAMPLERS = NamedClasses("sampler", "samplers.get", name_attribute="sampler_name", keras_serializable=True)
 
@@ -145,7 +146,10 @@ def trajectory_loop(steps, body, carry, return_trajectory, state_of, like):
 
     The trajectory is a `(steps, *like.shape)` buffer carried through the same
     loop, row `i` written by a one-hot select (a dynamic slice update in every backend).
+    Where loops step in Python (PyTorch), each step ticks the progress bar of
+    `generate(..., progress=True)`.
     """
+    body = observed_loop_body(steps, body)
     if not return_trajectory:
         return ops.fori_loop(0, steps, body, carry), None
     rows = ops.arange(steps, dtype="int32")

@@ -1,4 +1,4 @@
-"""The diffusion family: DDPM and DiT with swappable samplers, flow matching, and the objectives they train with."""
+"""The diffusion family: DDPM, DiT and latent diffusion with swappable samplers, flow matching, and their objectives."""
 
 from artifex_keras.models.diffusion import objectives  # noqa: F401
 from artifex_keras.models.diffusion.consistency import ConsistencyConfig
@@ -10,6 +10,8 @@ from artifex_keras.models.diffusion.dit import DiT
 from artifex_keras.models.diffusion.dit import DiTConfig
 from artifex_keras.models.diffusion.flow_matching import FlowMatching
 from artifex_keras.models.diffusion.flow_matching import FlowMatchingConfig
+from artifex_keras.models.diffusion.latent_diffusion import LatentDiffusion
+from artifex_keras.models.diffusion.latent_diffusion import LatentDiffusionConfig
 from artifex_keras.models.diffusion.score_sde import ScoreSDE
 from artifex_keras.models.diffusion.score_sde import ScoreSDEConfig
 
@@ -23,6 +25,8 @@ __all__ = [
     "DiTConfig",
     "FlowMatching",
     "FlowMatchingConfig",
+    "LatentDiffusion",
+    "LatentDiffusionConfig",
     "ScoreSDE",
     "ScoreSDEConfig",
 ]

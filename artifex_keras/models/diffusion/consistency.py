@@ -390,6 +390,11 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         owner = f"{type(self).__name__}.set_teacher"
         if not isinstance(teacher, DDPM):
             raise ValueError(f"{owner}: `teacher` must be a DDPM (or a subclass such as DiT), got {teacher!r}")
+        if tuple(teacher.diffusion_shape) != tuple(teacher.data_shape):
+            raise ValueError(
+                f"{owner}: `teacher` must diffuse the data itself, got a {type(teacher).__name__} that diffuses "
+                f"latents of shape {tuple(teacher.diffusion_shape)}"
+            )
         if tuple(teacher.data_shape) != self.data_shape:
             raise ValueError(
                 f"{owner}: `teacher` must take the student's input_shape {self.data_shape}, "
@@ -570,7 +575,7 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         uniform = keras.random.uniform((batch,), seed=self.seed_generator)
         index = ops.minimum(ops.floor(uniform * (num_scales - 1.0)), num_scales - 2.0)
         noise = keras.random.normal(ops.shape(x), seed=self.seed_generator)
-        loss = self.consistency_loss(x, noise, index, self.drop_labels(labels), num_scales, training=training)
+        loss = self.consistency_loss(x, noise, index, self.drop_condition(labels), num_scales, training=training)
         return loss, {"loss": loss}
 
     def after_training_step(self):

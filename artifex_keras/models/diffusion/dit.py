@@ -81,6 +81,12 @@ class DiT(DDPM):
     """
 
     config_class = DiTConfig
+    guidance_requirement = "a class-conditional {name} (num_classes set)"
+
+    @property
+    def context_shape(self):
+        """None: the DiT backbone conditions on labels only."""
+        return None
 
     def build_denoiser(self, name):
         config = self.config

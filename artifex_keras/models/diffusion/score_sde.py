@@ -222,7 +222,7 @@ class ScoreSDE(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         eps = self.sde.eps
         t = eps + (1.0 - eps) * keras.random.uniform((batch,), seed=self.seed_generator)
         noise = keras.random.normal(ops.shape(x0), seed=self.seed_generator)
-        loss = self.score_matching_loss(x0, t, noise, self.drop_labels(labels), training=training)
+        loss = self.score_matching_loss(x0, t, noise, self.drop_condition(labels), training=training)
         return loss, {"loss": loss}
 
     def call(self, inputs, t=None, training=False):

@@ -2,10 +2,12 @@
 
 `validate_unet(config)` and `build_unet(config, name)` read the UNet fields
 a config has in common (`input_shape`, `channels`, `num_res_blocks`,
-`attention_levels`, `head_dim`, `num_groups`, `dropout`, `num_classes`).
-`ClassifierFreeGuidance` is the mixin of a model whose network takes class
-labels plus one "no label" class: label dropout in training, the guided
-prediction, and a `generate` with `guidance_scale=` and `return_trajectory=`.
+`attention_levels`, `head_dim`, `num_groups`, `dropout`, `num_classes`);
+a `(length, channels)` shape gets a `UNet1D`, an image shape a `UNet2D`.
+`ClassifierFreeGuidance` is the mixin of a model whose network takes a
+condition, class labels (plus one "no label" class) or a context sequence
+(whose null is zeros): condition dropout in training, the guided prediction,
+and a `generate` with `guidance_scale=`, `return_trajectory=` and `progress=`.
 `RescaleAndEMA` maps [0, 1] data to the model's [-1, 1] and back, and
 updates the moving average of the weights after every training step.
 
@@ -26,20 +28,38 @@ from keras import ops
 
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
+from artifex_keras.conditioning import ContextSequence
 from artifex_keras.layers.unet import UNet2D
+from artifex_keras.layers.unet1d import UNet1D
 from artifex_keras.models.configured import pad_examples
+from artifex_keras.progress import SamplingProgress
 from artifex_keras.samplers import schedules
 
 
-def validate_unet(config):
-    """Check the UNet fields of `config` (a `Config`), naming the field in every error."""
+def validate_unet(config, shape=None):
+    """Check the UNet fields of `config` (a `Config`), naming the field in every error.
+
+    `shape` is what the UNet runs on when it is not `config.input_shape` (a
+    latent model's latent shape): a height or width the UNet's levels cannot
+    halve then fails on `channels`.
+    """
     config.check_int_tuple("channels")
     multiple = 2 ** (len(config.channels) - 1)
-    if config.input_shape[0] % multiple or config.input_shape[1] % multiple:
+    if shape is None:
+        spatial = config.input_shape[:-1]
+        if any(size % multiple for size in spatial):
+            sizes = "length is" if len(spatial) == 1 else "height and width are"
+            config._fail(
+                "input_shape",
+                f"a shape whose {sizes} divisible by 2 ** (len(channels) - 1) = {multiple}",
+                config.input_shape,
+            )
+    elif shape[0] % multiple or shape[1] % multiple:
         config._fail(
-            "input_shape",
-            f"a shape whose height and width are divisible by 2 ** (len(channels) - 1) = {multiple}",
-            config.input_shape,
+            "channels",
+            f"levels that fit the latent {tuple(shape)}: its height and width must be divisible by "
+            f"2 ** (len(channels) - 1) = {multiple}",
+            config.channels,
         )
     config.check_positive_int("num_res_blocks")
     if not isinstance(config.attention_levels, tuple) or not all(
@@ -62,12 +82,19 @@ def validate_unet(config):
     config.check_number("dropout", low=0.0, high=1.0, high_inclusive=False)
 
 
-def build_unet(config, name):
-    """A built `UNet2D` from the config's UNet fields, with one extra "no label" class when conditional."""
+def build_unet(config, name, shape=None, context_dim=None):
+    """A built UNet from the config's UNet fields, with one extra "no label" class when conditional.
+
+    `shape` is the `(height, width, channels)` (a `UNet2D`) or `(length,
+    channels)` (a `UNet1D`) it runs on (default `config.input_shape`);
+    `context_dim` adds cross-attention to a context of that many features.
+    """
+    shape = tuple(config.input_shape if shape is None else shape)
     # One extra class, the last id, stands for "no label" (classifier-free guidance).
     table = None if config.num_classes is None else config.num_classes + 1
-    unet = UNet2D(
-        out_channels=config.input_shape[-1],
+    network = UNet1D if len(shape) == 2 else UNet2D
+    unet = network(
+        out_channels=shape[-1],
         channels=config.channels,
         num_res_blocks=config.num_res_blocks,
         attention_levels=config.attention_levels,
@@ -75,27 +102,36 @@ def build_unet(config, name):
         num_groups=config.num_groups,
         dropout=config.dropout,
         num_classes=table,
+        context_dim=context_dim,
         name=name,
     )
     # Build now: on JAX, variables created inside a traced step are lost.
-    unet.build((None, *config.input_shape), (None,), None if table is None else (None,))
+    context = None if context_dim is None else (None, None, context_dim)
+    unet.build((None, *shape), (None,), None if table is None else (None,), context)
     return unet
 
 
 class ClassifierFreeGuidance:
-    """Mixin of a `GenerativeModel` with optional class labels and classifier-free guidance.
+    """Mixin of a `GenerativeModel` with an optional condition and classifier-free guidance.
 
-    The model's config has `num_classes` (None: unconditional),
-    `class_dropout` and `guidance_scale`; its network takes
-    `network(x, t, labels=None)` with labels in `[0, num_classes]`, the last
-    id meaning "no label". The model calls `drop_labels` on its training
-    labels, builds its sampling function with `guided_function`, and
-    implements `sample(num_samples, seed_generator, sampler=None, labels=None,
-    guidance_scale=None, return_trajectory=False)`.
+    The condition is class labels (the config's `num_classes`, dropped with
+    probability `class_dropout`; labels in `[0, num_classes]`, the last id
+    meaning "no label") or, for a model whose `condition_spec()` is a
+    `ContextSequence`, a context `(batch, tokens, context_dim)` whose null is
+    zeros (dropped with probability `condition_dropout`). The network takes it
+    by the spec's argument name: `network(x, t, labels=...)` or
+    `network(x, t, context=...)`. The model calls `drop_condition` on its
+    training conditions, builds its sampling function with `guided_function`,
+    and implements `sample(num_samples, seed_generator, sampler=None,
+    labels=None, guidance_scale=None, return_trajectory=False)` (`context=`
+    for a context).
 
     Reference:
         Ho & Salimans, "Classifier-Free Diffusion Guidance", 2022.
     """
+
+    # What `guidance_scale` needs, in its error message.
+    guidance_requirement = "a class-conditional {name} (num_classes set)"
 
     @property
     def null_label(self):
@@ -105,32 +141,55 @@ class ClassifierFreeGuidance:
     def condition_spec(self):
         return None if self.config.num_classes is None else ClassLabels(self.config.num_classes)
 
-    def drop_labels(self, labels):
-        """Training labels with each replaced by the "no label" class with probability `class_dropout`."""
-        if labels is None or self.config.class_dropout <= 0:
-            return labels
-        dropped = keras.random.uniform(ops.shape(labels), seed=self.seed_generator) < self.config.class_dropout
-        return ops.where(dropped, self.null_label, labels)
+    @property
+    def condition_dropout(self):
+        """Probability that a training condition is replaced by the null condition."""
+        return self.config.class_dropout
 
-    def guided_function(self, network, labels=None, guidance_scale=None):
+    def condition_tensor(self, condition):
+        """`condition` as the network takes it: int32 labels `(batch,)`, or a float32 context."""
+        if isinstance(self.condition_spec(), ContextSequence):
+            return ops.cast(condition, "float32")
+        return ops.cast(ops.reshape(condition, (-1,)), "int32")
+
+    def null_condition(self, condition):
+        """The unconditional stand-in for a batch of conditions: "no label" for each label, or a zero context."""
+        if isinstance(self.condition_spec(), ContextSequence):
+            return ops.zeros_like(condition)
+        return ops.full(ops.shape(condition), self.null_label, dtype="int32")
+
+    def network_arguments(self, condition):
+        """The keyword arguments that pass `condition` (a tensor, or None) to the network."""
+        return {} if condition is None else {self.condition_spec().argument: condition}
+
+    def drop_condition(self, condition):
+        """Training conditions, each replaced by the null condition with probability `condition_dropout`."""
+        if condition is None or self.condition_dropout <= 0:
+            return condition
+        batch = ops.shape(condition)[:1]
+        dropped = keras.random.uniform(batch, seed=self.seed_generator) < self.condition_dropout
+        dropped = ops.reshape(dropped, (-1,) + (1,) * (len(condition.shape) - 1))
+        return ops.where(dropped, self.null_condition(condition), condition)
+
+    def guided_function(self, network, condition=None, guidance_scale=None):
         """`f(x, t)`: `network`'s output, with classifier-free guidance if asked.
 
         Args:
-            network: `network(x, t)` or `network(x, t, labels)`.
-            labels: class ids `(batch,)` of a conditional model, or None.
+            network: `network(x, t)`, or `network(x, t, labels=...)` / `network(x, t, context=...)`.
+            condition: class ids `(batch,)` or a context of a conditional model, or None.
             guidance_scale: None (the conditional network alone) or `w` (a
                 number, or a tensor `(batch,)`) for `out_u + w (out_c - out_u)`;
                 `w = 1` is the conditional model, `w = 0` the unconditional one.
         """
-        if labels is None:
+        if condition is None:
             return lambda x, t: network(x, t)
-        labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
+        condition = self.condition_tensor(condition)
         if guidance_scale is None:
-            return lambda x, t: network(x, t, labels)
-        null = ops.full(ops.shape(labels), self.null_label, dtype="int32")
+            return lambda x, t: network(x, t, **self.network_arguments(condition))
+        both_conditions = self.network_arguments(ops.concatenate([condition, self.null_condition(condition)], 0))
 
         def guided(x, t):
-            both = network(ops.concatenate([x, x], 0), ops.concatenate([t, t], 0), ops.concatenate([labels, null], 0))
+            both = network(ops.concatenate([x, x], 0), ops.concatenate([t, t], 0), **both_conditions)
             conditional, unconditional = ops.split(ops.cast(both, "float32"), 2, axis=0)
             scale = schedules.broadcast_to(ops.convert_to_tensor(guidance_scale, "float32"), conditional)
             return unconditional + scale * (conditional - unconditional)
@@ -145,6 +204,7 @@ class ClassifierFreeGuidance:
         sampler=None,
         guidance_scale=None,
         return_trajectory=False,
+        progress=False,
         **conditions,
     ):
         """Draw `num_samples` samples; returns NumPy `(num_samples, *input_shape)`.
@@ -160,13 +220,20 @@ class ClassifierFreeGuidance:
             return_trajectory: also return the states from the noise to the
                 samples, `(steps + 1, num_samples, *input_shape)` (in data
                 space, not clipped).
-            **conditions: `labels=` for a class-conditional model.
+            progress: show a `keras.utils.Progbar`. On PyTorch the sampling
+                loop steps in Python and the bar moves once per sampling step
+                (of every batch); on JAX and TensorFlow the loop is one
+                compiled call per batch, and the bar moves once per batch.
+                The samples are the same either way.
+            **conditions: `labels=` for a class-conditional model, `context=`
+                for a context-conditional one.
 
         Example:
         ```python
         model.generate(16, seed=0)
         model.generate(10, labels=np.arange(10), guidance_scale=3.0)
         samples, trajectory = model.generate(4, return_trajectory=True)
+        model.generate(64, progress=True)
         ```
         """
         owner = f"{type(self).__name__}.generate"
@@ -178,6 +245,8 @@ class ClassifierFreeGuidance:
         guidance_scale = self.check_guidance_scale(owner, guidance_scale)
         if not isinstance(return_trajectory, bool):
             raise ValueError(f"{owner}: `return_trajectory` must be a bool, got {return_trajectory!r}")
+        if not isinstance(progress, bool):
+            raise ValueError(f"{owner}: `progress` must be a bool, got {progress!r}")
         generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
         size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
         names = sorted(conditions)
@@ -198,17 +267,19 @@ class ClassifierFreeGuidance:
 
         run = self.compiled_function(key, draw)
         samples, trajectories = [], []
-        for start in range(0, num_samples, size):
-            count = min(size, num_samples - start)
-            values = [pad_examples(conditions[name][start : start + count], size) for name in names]
-            if guided:
-                values.append(np.full((size,), guidance_scale, dtype="float32"))
-            result = run(generator, *values)
-            if return_trajectory:
-                samples.append(keras.ops.convert_to_numpy(result[0])[:count])
-                trajectories.append(keras.ops.convert_to_numpy(result[1])[:, :count])
-            else:
-                samples.append(keras.ops.convert_to_numpy(result)[:count])
+        with SamplingProgress(math.ceil(num_samples / size), enabled=progress) as bar:
+            for start in range(0, num_samples, size):
+                count = min(size, num_samples - start)
+                values = [pad_examples(conditions[name][start : start + count], size) for name in names]
+                if guided:
+                    values.append(np.full((size,), guidance_scale, dtype="float32"))
+                result = run(generator, *values)
+                if return_trajectory:
+                    samples.append(keras.ops.convert_to_numpy(result[0])[:count])
+                    trajectories.append(keras.ops.convert_to_numpy(result[1])[:, :count])
+                else:
+                    samples.append(keras.ops.convert_to_numpy(result)[:count])
+                bar.batch_done()
         samples = np.concatenate(samples, axis=0)
         return (samples, np.concatenate(trajectories, axis=1)) if return_trajectory else samples
 
@@ -218,11 +289,9 @@ class ClassifierFreeGuidance:
             guidance_scale = self.config.guidance_scale
             if guidance_scale is None:
                 return None
-        if self.config.num_classes is None:
-            raise ValueError(
-                f"{owner}: `guidance_scale` needs a class-conditional {type(self).__name__} (num_classes set), "
-                f"got {guidance_scale!r}"
-            )
+        if self.condition_spec() is None:
+            needs = self.guidance_requirement.format(name=type(self).__name__)
+            raise ValueError(f"{owner}: `guidance_scale` needs {needs}, got {guidance_scale!r}")
         if isinstance(guidance_scale, bool) or not isinstance(guidance_scale, numbers.Real):
             raise ValueError(f"{owner}: `guidance_scale` must be a finite number or None, got {guidance_scale!r}")
         if not math.isfinite(guidance_scale):

@@ -25,8 +25,8 @@ def check_conv_shape(owner, input_shape, filters):
         )
 
 
-def build_encoder_trunk(architecture, input_shape, hidden_dims, name):
-    """Feature extractor `x -> features` (flat vector)."""
+def build_encoder_trunk(architecture, input_shape, hidden_dims, name, spatial=False):
+    """Feature extractor `x -> features`: a flat vector, or with `spatial` (conv only) the last feature map."""
     stack = [keras.Input(shape=input_shape)]
     if architecture == "mlp":
         stack.append(layers.Flatten())
@@ -35,24 +35,33 @@ def build_encoder_trunk(architecture, input_shape, hidden_dims, name):
         stack += [
             layers.Conv2D(filters, 4, strides=2, padding="same", activation="relu") for filters in hidden_dims
         ]
-        stack.append(layers.Flatten())
+        if not spatial:
+            stack.append(layers.Flatten())
     return keras.Sequential(stack, name=name)
 
 
-def build_decoder(architecture, input_dim, output_shape, hidden_dims, name):
-    """Decoder `z -> logits or means` shaped like the data."""
-    stack = [keras.Input(shape=(input_dim,))]
+def build_decoder(architecture, input_dim, output_shape, hidden_dims, name, spatial=False):
+    """Decoder `z -> logits or means` shaped like the data.
+
+    `z` is a vector of `input_dim` values, or with `spatial` (conv only) a map
+    `(height / 2 ** L, width / 2 ** L, input_dim)`, `L = len(hidden_dims)`.
+    """
     if architecture == "mlp":
+        stack = [keras.Input(shape=(input_dim,))]
         stack += [layers.Dense(units, activation="relu") for units in reversed(hidden_dims)]
         stack.append(layers.Dense(math.prod(output_shape)))
         stack.append(layers.Reshape(output_shape))
+        return keras.Sequential(stack, name=name)
+    filters = tuple(reversed(hidden_dims))
+    height, width = downsampled_shape(output_shape, len(filters))
+    if spatial:
+        # Mirrors the encoder's posterior head: a 3x3 conv from the latent map to the deepest level.
+        stack = [keras.Input(shape=(height, width, input_dim))]
+        stack.append(layers.Conv2D(filters[0], 3, padding="same", activation="relu"))
     else:
-        filters = tuple(reversed(hidden_dims))
-        height, width = downsampled_shape(output_shape, len(filters))
+        stack = [keras.Input(shape=(input_dim,))]
         stack.append(layers.Dense(height * width * filters[0], activation="relu"))
         stack.append(layers.Reshape((height, width, filters[0])))
-        stack += [
-            layers.Conv2DTranspose(units, 4, strides=2, padding="same", activation="relu") for units in filters
-        ]
-        stack.append(layers.Conv2D(output_shape[-1], 3, padding="same"))
+    stack += [layers.Conv2DTranspose(units, 4, strides=2, padding="same", activation="relu") for units in filters]
+    stack.append(layers.Conv2D(output_shape[-1], 3, padding="same"))
     return keras.Sequential(stack, name=name)

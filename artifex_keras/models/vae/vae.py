@@ -15,6 +15,7 @@ from artifex_keras.models.registration import register_model
 from artifex_keras.models.vae.networks import build_decoder
 from artifex_keras.models.vae.networks import build_encoder_trunk
 from artifex_keras.models.vae.networks import check_conv_shape
+from artifex_keras.models.vae.networks import downsampled_shape
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,9 +24,14 @@ class VAEConfig(Config):
 
     Args:
         input_shape: shape of one example, `(height, width, channels)`.
-        latent_dim: size of the Gaussian latent.
+        latent_dim: size of the Gaussian latent vector (unused with `latent_channels`).
         architecture: `"mlp"` (dense layers) or `"conv"` (stride-2 convolutions).
         hidden_dims: units per dense layer, or filters per conv level.
+        latent_channels: with `architecture="conv"`, a spatial latent: maps of
+            `latent_channels` channels at `1 / 2 ** len(hidden_dims)` of the
+            input's height and width (a 3x3 conv after the conv stack gives
+            their means and log-variances; the decoder mirrors it). None: a
+            latent vector of `latent_dim`.
         likelihood: `"bernoulli"` (data in [0, 1]) or `"gaussian"` (learned
             per-dimension scale).
         beta: weight of the KL term (1.0 gives the ELBO).
@@ -38,6 +44,7 @@ class VAEConfig(Config):
     latent_dim: int = 16
     architecture: str = "mlp"
     hidden_dims: tuple = (512, 256)
+    latent_channels: int | None = None
     likelihood: str = "bernoulli"
     beta: float = 1.0
     kl_warmup_steps: int = 0
@@ -48,6 +55,13 @@ class VAEConfig(Config):
         self.check_positive_int("latent_dim")
         self.check_choice("architecture", ("mlp", "conv"))
         self.check_int_tuple("hidden_dims")
+        self.check_positive_int("latent_channels", allow_none=True)
+        if self.latent_channels is not None and self.architecture != "conv":
+            self._fail(
+                "latent_channels",
+                f"None with architecture={self.architecture!r} (a spatial latent needs 'conv')",
+                self.latent_channels,
+            )
         self.check_choice("likelihood", ("bernoulli", "gaussian"))
         self.check_number("beta", low=0.0)
         self.check_non_negative_int("kl_warmup_steps")
@@ -56,6 +70,13 @@ class VAEConfig(Config):
         if self.architecture == "conv":
             check_conv_shape(type(self).__name__, self.input_shape, self.hidden_dims)
 
+    @property
+    def latent_shape(self):
+        """Shape of one latent: `(latent_dim,)`, or `(height / 2 ** L, width / 2 ** L, latent_channels)`."""
+        if self.latent_channels is None:
+            return (self.latent_dim,)
+        return (*downsampled_shape(self.input_shape, len(self.hidden_dims)), self.latent_channels)
+
 
 @register_model("vae")
 class VAE(GenerativeModel):
@@ -63,6 +84,9 @@ class VAE(GenerativeModel):
 
     Trained by maximising the evidence lower bound
     `E_q[log p(x|z)] - KL(q(z|x) || p(z))` with the reparameterisation trick.
+    The latent is a vector (`latent_dim`) or, with `architecture="conv"` and
+    `latent_channels`, a spatial map (`latent_shape`), as the autoencoder of
+    a `LatentDiffusion` model needs.
 
     Args:
         config: a `VAEConfig`, or pass its fields as keyword arguments.
@@ -75,6 +99,8 @@ class VAE(GenerativeModel):
     model.fit(x, epochs=2, batch_size=128)
     samples = model.generate(16, seed=0)        # (16, 8, 8, 1) NumPy
     nats = -model.elbo(x[:100]).mean()
+    spatial = VAE(input_shape=(8, 8, 1), architecture="conv", hidden_dims=(16,), latent_channels=2)
+    mean, log_var = spatial.encode(x[:4])       # (4, 4, 4, 2) each
     ```
 
     Reference:
@@ -86,25 +112,32 @@ class VAE(GenerativeModel):
     metric_names = ("loss", "reconstruction", "kl")
 
     @property
+    def latent_shape(self):
+        """Shape of one latent `z`: `(latent_dim,)`, or `(height, width, latent_channels)` for a spatial latent."""
+        return self.config.latent_shape
+
+    @property
     def condition_dim(self):
         """Width of the conditioning vector (0 for unconditional models)."""
         return 0
 
     def build_networks(self):
         config = self.config
+        spatial = config.latent_channels is not None
         self.encoder = build_encoder_trunk(
-            config.architecture, config.input_shape, config.hidden_dims, name="encoder"
+            config.architecture, config.input_shape, config.hidden_dims, name="encoder", spatial=spatial
         )
-        features = self.encoder.output_shape[-1] + self.condition_dim
-        self.posterior_head = keras.Sequential(
-            [keras.Input(shape=(features,)), keras.layers.Dense(2 * config.latent_dim)], name="posterior_head"
-        )
+        features = (*self.encoder.output_shape[1:-1], self.encoder.output_shape[-1] + self.condition_dim)
+        latent = self.latent_shape
+        head = keras.layers.Conv2D(2 * latent[-1], 3, padding="same") if spatial else keras.layers.Dense(2 * latent[-1])
+        self.posterior_head = keras.Sequential([keras.Input(shape=features), head], name="posterior_head")
         self.decoder = build_decoder(
             config.architecture,
-            config.latent_dim + self.condition_dim,
+            latent[-1] + self.condition_dim,
             config.input_shape,
             config.hidden_dims,
             name="decoder",
+            spatial=spatial,
         )
         if config.likelihood == "gaussian":
             self.decoder_log_scale = self.add_weight(
@@ -123,18 +156,14 @@ class VAE(GenerativeModel):
 
     def posterior(self, x, condition=None, training=False):
         """Mean and log-variance of `q(z | x)`."""
-        features = self.encoder(x, training=training)
-        if condition is not None:
-            features = ops.concatenate([features, ops.cast(condition, features.dtype)], axis=-1)
+        features = _with_condition(self.encoder(x, training=training), condition)
         stats = ops.cast(self.posterior_head(features, training=training), "float32")
         mean, log_var = ops.split(stats, 2, axis=-1)
         return mean, log_var
 
     def decoder_output(self, z, condition=None, training=False):
         """Decoder logits (Bernoulli) or means (Gaussian), in float32."""
-        if condition is not None:
-            z = ops.concatenate([z, ops.cast(condition, z.dtype)], axis=-1)
-        return ops.cast(self.decoder(z, training=training), "float32")
+        return ops.cast(self.decoder(_with_condition(z, condition), training=training), "float32")
 
     def log_likelihood(self, x, output, batch_axes=1):
         """`log p(x | z)` per example from the decoder output (`batch_axes=2` for `(samples, batch, ...)`)."""
@@ -179,7 +208,7 @@ class VAE(GenerativeModel):
         return None
 
     def sample(self, num_samples, seed_generator, sampler=None, labels=None):
-        z = keras.random.normal((num_samples, self.config.latent_dim), seed=seed_generator)
+        z = keras.random.normal((num_samples, *self.latent_shape), seed=seed_generator)
         return self.output_mean(self.decoder_output(z, self.condition_vector(labels)))
 
     # Public NumPy API -----------------------------------------------------------
@@ -204,7 +233,7 @@ class VAE(GenerativeModel):
     def decode(self, z, labels=None, batch_size=512):
         """Mean of `p(x|z)` for latent codes `z`, as NumPy."""
         z = np.asarray(z, "float32")
-        validation.check_batch(f"{type(self).__name__}.decode", "z", z, (self.config.latent_dim,))
+        validation.check_batch(f"{type(self).__name__}.decode", "z", z, self.latent_shape)
         labels = self._labels("decode", labels, len(z))
 
         def decode(generator, zb, lb):
@@ -227,7 +256,7 @@ class VAE(GenerativeModel):
         pair = np.stack([np.asarray(x_start, "float32"), np.asarray(x_end, "float32")])
         pair_labels = None if labels is None else np.repeat(np.asarray(labels).reshape(-1)[:1], 2)
         (start, end), _ = self.encode(pair, pair_labels)
-        weights = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
+        weights = np.linspace(0.0, 1.0, steps, dtype="float32").reshape(-1, *[1] * len(self.latent_shape))
         path = (1.0 - weights) * start + weights * end
         path_labels = None if pair_labels is None else np.repeat(pair_labels[:1], steps)
         return self.decode(path, path_labels)
@@ -281,16 +310,16 @@ class VAE(GenerativeModel):
         broadcast against the decoder's outputs instead of being copied.
         """
         batch = ops.shape(x)[0]
-        latent_dim = self.config.latent_dim
+        latent_shape = self.latent_shape
         chunks = math.ceil(num_samples / chunk)
         mean, log_var = self.posterior(x, condition)
         condition = None if condition is None else _tile(condition, chunk)
-        noise = keras.random.normal((chunks, chunk, batch, latent_dim), seed=generator)
+        noise = keras.random.normal((chunks, chunk, batch, *latent_shape), seed=generator)
         offsets = ops.arange(chunk, dtype="int32")
 
         def step(index, running):
             z = mean + ops.exp(0.5 * log_var) * ops.take(noise, index, axis=0)
-            output = self.decoder_output(ops.reshape(z, (chunk * batch, latent_dim)), condition)
+            output = self.decoder_output(ops.reshape(z, (chunk * batch, *latent_shape)), condition)
             output = ops.reshape(output, (chunk, batch, *self.data_shape))
             log_w = (
                 self.log_likelihood(x[None], output, batch_axes=2)
@@ -309,6 +338,19 @@ class VAE(GenerativeModel):
 # Rows (examples times importance samples) per decoder pass of `nll`: small enough to stay in the
 # CPU caches (measured fastest on JAX, TensorFlow and PyTorch), large enough for efficient matmuls.
 IWAE_ROWS = 2048
+
+
+def _with_condition(tensor, condition):
+    """`tensor` with the conditioning vectors `(batch, k)` appended on its last axis, repeated over any spatial axes."""
+    if condition is None:
+        return tensor
+    condition = ops.cast(condition, tensor.dtype)
+    if len(tensor.shape) > 2:
+        for _ in range(len(tensor.shape) - 2):
+            condition = ops.expand_dims(condition, 1)
+        # Multiplying by ones broadcasts the vectors over the spatial axes, whatever the batch size.
+        condition = condition * ops.ones_like(tensor[..., :1])
+    return ops.concatenate([tensor, condition], axis=-1)
 
 
 def _tile(tensor, count):
