@@ -72,12 +72,14 @@ class Config:
     def _fail(self, name, expected, value):
         raise ValueError(f"{type(self).__name__}: `{name}` must be {expected}, got {value!r}")
 
-    def check_positive_int(self, name, allow_none=False):
+    def check_positive_int(self, name, allow_none=False, minimum=1):
         value = getattr(self, name)
         if allow_none and value is None:
             return
         if not _is_int(value) or value <= 0:
             self._fail(name, "a positive int", value)
+        if value < minimum:
+            self._fail(name, f"an int of at least {minimum}", value)
 
     def check_non_negative_int(self, name):
         value = getattr(self, name)

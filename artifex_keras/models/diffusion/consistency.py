@@ -1,6 +1,7 @@
 """Consistency models: a network that maps any point of the probability-flow ODE to its origin in one step."""
 
 import dataclasses
+import functools
 import math
 import numbers
 
@@ -9,12 +10,13 @@ import numpy as np
 from keras import ops
 
 from artifex_keras import validation
-from artifex_keras.config import Config
 from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.diffusion.ddpm import DDPM
 from artifex_keras.models.diffusion.shared import ClassifierFreeGuidance
+from artifex_keras.models.diffusion.shared import GuidedDiffusionFields
 from artifex_keras.models.diffusion.shared import RescaleAndEMA
+from artifex_keras.models.diffusion.shared import UNetFields
 from artifex_keras.models.diffusion.shared import build_unet
 from artifex_keras.models.diffusion.shared import validate_unet
 from artifex_keras.models.registration import register_model
@@ -85,18 +87,12 @@ def edm_ode_step(denoiser, x, sigma_from, sigma_to, solver="euler"):
 
 
 @dataclasses.dataclass(frozen=True)
-class ConsistencyConfig(Config):
+class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
     """Configuration of a `ConsistencyModel`.
 
     Args:
         input_shape: `(height, width, channels)`; height and width must be
             divisible by `2 ** (len(channels) - 1)`.
-        channels: UNet channels per level.
-        num_res_blocks: residual blocks per UNet level.
-        attention_levels: UNet levels with self-attention.
-        head_dim: channels per attention head.
-        num_groups: groups of the UNet's group normalisations.
-        dropout: dropout rate in the residual blocks.
         mode: "training" (consistency training, from data alone) or
             "distillation" (consistency distillation of a trained `DDPM` teacher).
         sigma_min: smallest noise level `epsilon`, where `f(x, epsilon) = x`.
@@ -119,22 +115,11 @@ class ConsistencyConfig(Config):
         teacher_solver: "euler" or "heun": the teacher's ODE step in distillation.
         ema_decay: decay of a second moving average of the weights that
             `generate` samples with; None samples with the online weights.
-        num_classes: number of class labels for a class-conditional model, or None.
-        class_dropout: probability that a training label becomes the "no label" class.
-        guidance_scale: default classifier-free guidance scale of `generate`
-            for a conditional model (None: the conditional model alone).
-        rescale: the data lie in [0, 1] and are mapped to [-1, 1]; samples come back clipped to [0, 1].
         sampling_steps: network evaluations of the default sampler, `ConsistencySampler`.
-        seed: seed of the model's random draws.
+        (other fields as in `UNetFields` and `GuidedDiffusionFields`)
     """
 
     input_shape: tuple = (32, 32, 3)
-    channels: tuple = (64, 128, 128)
-    num_res_blocks: int = 2
-    attention_levels: tuple = (1,)
-    head_dim: int = 32
-    num_groups: int = 32
-    dropout: float = 0.0
     mode: str = "training"
     sigma_min: float = 0.002
     sigma_max: float = 80.0
@@ -150,12 +135,7 @@ class ConsistencyConfig(Config):
     huber_c: float | None = None
     teacher_solver: str = "heun"
     ema_decay: float | None = 0.9999
-    num_classes: int | None = None
-    class_dropout: float = 0.1
-    guidance_scale: float | None = None
-    rescale: bool = True
     sampling_steps: int = 1
-    seed: int | None = None
 
     def validate(self):
         self.check_int_tuple("input_shape", length=3)
@@ -165,13 +145,9 @@ class ConsistencyConfig(Config):
         self.check_number("sigma_min", low=0.0, high=self.sigma_max, low_inclusive=False, high_inclusive=False)
         self.check_number("sigma_data", low=0.0, low_inclusive=False)
         self.check_number("rho", low=0.0, low_inclusive=False)
-        self.check_positive_int("num_scales")
-        if self.num_scales < 2:
-            self._fail("num_scales", "an int of at least 2", self.num_scales)
+        self.check_positive_int("num_scales", minimum=2)
         self.check_choice("scales_schedule", SCALES_SCHEDULES)
-        self.check_positive_int("initial_scales")
-        if self.initial_scales < 2:
-            self._fail("initial_scales", "an int of at least 2", self.initial_scales)
+        self.check_positive_int("initial_scales", minimum=2)
         self.check_positive_int("final_scales")
         if self.final_scales < self.initial_scales:
             self._fail("final_scales", f"an int of at least initial_scales ({self.initial_scales})", self.final_scales)
@@ -181,17 +157,7 @@ class ConsistencyConfig(Config):
         if self.huber_c is not None:
             self.check_number("huber_c", low=0.0, low_inclusive=False)
         self.check_choice("teacher_solver", TEACHER_SOLVERS)
-        if self.ema_decay is not None:
-            self.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
-        self.check_positive_int("num_classes", allow_none=True)
-        self.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
-        if self.guidance_scale is not None:
-            self.check_number("guidance_scale")
-        if not isinstance(self.rescale, bool):
-            self._fail("rescale", "a bool", self.rescale)
-        self.check_positive_int("sampling_steps")
-        if self.seed is not None:
-            self.check_non_negative_int("seed")
+        super().validate()
 
 
 @register_sampler("consistency")
@@ -364,12 +330,9 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         # The target's decay may change with the step (progressive schedule): `after_training_step` averages.
         self.target_average = ExponentialMovingAverage(self.online_network, self.target_network)
         self.target_average.copy()
-        self.ema_network = None
-        self.ema = None
-        if config.ema_decay is not None:
-            self.ema_network = build_unet(config, "ema_network")
-            self.ema = ExponentialMovingAverage(self.online_network, self.ema_network, decay=config.ema_decay)
-            self.ema.copy()
+        self.ema_network = self.moving_average(
+            self.online_network, functools.partial(build_unet, config), "ema_network"
+        )
 
     @property
     def sampling_network(self):
@@ -515,16 +478,6 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         return 0 if optimizer is None else ops.cast(optimizer.iterations, "float32")
 
     # Training -----------------------------------------------------------------------
-    def unpack_batch(self, data):
-        """`(x in model space, labels or None)` from a training batch."""
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        labels = None
-        if self.config.num_classes is not None:
-            if y is None:
-                raise ValueError(f"{type(self).__name__}: batches must be (x, labels) pairs, got x alone")
-            labels = ops.cast(ops.reshape(y, (-1,)), "int32")
-        return self.to_model_space(x), labels
-
     def check_training_data(self, x, y, method):
         if self.config.mode == "distillation" and self.teacher is None:
             raise ValueError(self._no_teacher_message(f"{type(self).__name__}.{method}"))
@@ -590,12 +543,9 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
 
     def call(self, inputs, sigma=None, training=False):
         """`f(x, sigma)` of the online network at `inputs` (`x` or `(x, labels)`, model space), `sigma` default 1."""
-        x, labels = (inputs, None) if not isinstance(inputs, (tuple, list)) else (inputs[0], inputs[1])
-        x = ops.cast(x, "float32")
+        x, labels = self.call_inputs(inputs)
         if sigma is None:
             sigma = ops.ones((ops.shape(x)[0],), dtype="float32")
-        if labels is not None:
-            labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
         return self.consistency_output(self.online_network, x, sigma, labels, training=training)
 
     # Sampling -----------------------------------------------------------------------
@@ -644,10 +594,7 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
             config.rho,
             return_trajectory=return_trajectory,
         )
-        if not return_trajectory:
-            return self.from_model_space(result)
-        samples, trajectory = result
-        return self.from_model_space(samples), self.from_model_space(trajectory, clip=False)
+        return self.samples_from_model_space(result, return_trajectory)
 
 
 def _timesteps_from_sigma(schedule, sigma):

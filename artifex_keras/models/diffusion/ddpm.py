@@ -7,12 +7,12 @@ from keras import ops
 
 from artifex_keras import validation
 from artifex_keras.conditioning import ContextSequence
-from artifex_keras.config import Config
-from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.diffusion import objectives
 from artifex_keras.models.diffusion.shared import ClassifierFreeGuidance
+from artifex_keras.models.diffusion.shared import GuidedDiffusionFields
 from artifex_keras.models.diffusion.shared import RescaleAndEMA
+from artifex_keras.models.diffusion.shared import UNetFields
 from artifex_keras.models.diffusion.shared import build_unet
 from artifex_keras.models.diffusion.shared import validate_unet
 from artifex_keras.models.registration import register_model
@@ -26,7 +26,7 @@ CONTEXT_BATCH_KEYS = ("context", "x")
 
 
 @dataclasses.dataclass(frozen=True)
-class DiffusionConfig(Config):
+class DiffusionConfig(GuidedDiffusionFields):
     """The fields of every model trained and sampled like `DDPM`, whatever its denoising network.
 
     Args:
@@ -40,20 +40,9 @@ class DiffusionConfig(Config):
         timestep_sampling: "uniform" (integer timesteps) or "logit_normal".
         logit_mean: mean of the logit-normal timestep distribution.
         logit_std: standard deviation of the logit-normal timestep distribution.
-        ema_decay: decay of the moving average of the weights that `generate`
-            uses; None samples with the trained weights themselves.
-        num_classes: number of class labels for a class-conditional model
-            (train on `(x, labels)`, `generate(n, labels=...)`), or None.
-        class_dropout: probability that a training label is replaced by the
-            "no label" class, so the same network also learns the
-            unconditional model classifier-free guidance needs.
-        guidance_scale: default classifier-free guidance scale of `generate`
-            for a conditional model (None: the conditional model alone).
-        rescale: the data lie in [0, 1] and are mapped to [-1, 1] for the
-            diffusion; samples come back in [0, 1].
         sampling_steps: steps of the default sampler, `DDIMSampler(eta=0)`
             (at most `num_timesteps`).
-        seed: seed of the model's random draws.
+        (other fields as in `GuidedDiffusionFields`)
     """
 
     input_shape: tuple = (32, 32, 3)
@@ -66,20 +55,11 @@ class DiffusionConfig(Config):
     timestep_sampling: str = "uniform"
     logit_mean: float = 0.0
     logit_std: float = 1.0
-    ema_decay: float | None = 0.999
-    num_classes: int | None = None
-    class_dropout: float = 0.1
-    guidance_scale: float | None = None
-    rescale: bool = True
-    sampling_steps: int = 50
-    seed: int | None = None
 
     def validate(self):
         self.validate_input_shape()
         self.check_choice("schedule", SCHEDULES)
-        self.check_positive_int("num_timesteps")
-        if self.num_timesteps < 2:
-            self._fail("num_timesteps", "an int of at least 2", self.num_timesteps)
+        self.check_positive_int("num_timesteps", minimum=2)
         self.check_choice("prediction", schedules.PREDICTIONS)
         self.check_choice("loss_weighting", objectives.WEIGHTINGS)
         self.check_number("min_snr_gamma", low=0.0, low_inclusive=False)
@@ -87,19 +67,9 @@ class DiffusionConfig(Config):
         self.check_choice("timestep_sampling", objectives.TIMESTEP_SAMPLINGS)
         self.check_number("logit_mean")
         self.check_number("logit_std", low=0.0, low_inclusive=False)
-        if self.ema_decay is not None:
-            self.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
-        self.check_positive_int("num_classes", allow_none=True)
-        self.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
-        if self.guidance_scale is not None:
-            self.check_number("guidance_scale")
-        if not isinstance(self.rescale, bool):
-            self._fail("rescale", "a bool", self.rescale)
-        self.check_positive_int("sampling_steps")
+        super().validate()
         if self.sampling_steps > self.num_timesteps:
             self._fail("sampling_steps", f"an int of at most num_timesteps ({self.num_timesteps})", self.sampling_steps)
-        if self.seed is not None:
-            self.check_non_negative_int("seed")
 
     def validate_input_shape(self):
         """Check `input_shape`: `(height, width, channels)` images."""
@@ -107,19 +77,13 @@ class DiffusionConfig(Config):
 
 
 @dataclasses.dataclass(frozen=True)
-class DDPMConfig(DiffusionConfig):
-    """Configuration of a `DDPM`: the UNet's fields (the diffusion fields are `DiffusionConfig`'s).
+class DDPMConfig(UNetFields, DiffusionConfig):
+    """Configuration of a `DDPM`: a UNet (`UNetFields`) trained as `DiffusionConfig` says, with an optional context.
 
     Args:
         input_shape: `(height, width, channels)` of images, or `(length,
             channels)` of sequences (a `UNet1D`); the height and width, or the
             length, must be divisible by `2 ** (len(channels) - 1)`.
-        channels: UNet channels per level.
-        num_res_blocks: residual blocks per UNet level.
-        attention_levels: UNet levels with self-attention.
-        head_dim: channels per attention head.
-        num_groups: groups of the UNet's group normalisations.
-        dropout: dropout rate in the residual blocks.
         context_shape: `(tokens, context_dim)` of the context a
             context-conditional model trains on (`fit({"x": x, "context": c})`
             or `fit(x, c)`) and generates from (`generate(n, context=c)`),
@@ -127,15 +91,9 @@ class DDPMConfig(DiffusionConfig):
             no context. Not with `num_classes`.
         context_dropout: probability that a training context is replaced by
             zeros, the null context of classifier-free guidance.
-        (other fields as in `DiffusionConfig`)
+        (other fields as in `UNetFields` and `DiffusionConfig`)
     """
 
-    channels: tuple = (64, 128, 128)
-    num_res_blocks: int = 2
-    attention_levels: tuple = (1,)
-    head_dim: int = 32
-    num_groups: int = 32
-    dropout: float = 0.0
     context_shape: tuple | None = None
     context_dropout: float = 0.1
 
@@ -223,12 +181,7 @@ class DDPM(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
             {"class_name": config.schedule, "config": {"num_timesteps": config.num_timesteps}}
         )
         self.denoiser = self.build_denoiser("denoiser")
-        self.ema_denoiser = None
-        self.ema = None
-        if config.ema_decay is not None:
-            self.ema_denoiser = self.build_denoiser("ema_denoiser")
-            self.ema = ExponentialMovingAverage(self.denoiser, self.ema_denoiser, decay=config.ema_decay)
-            self.ema.copy()
+        self.ema_denoiser = self.moving_average(self.denoiser, self.build_denoiser, "ema_denoiser")
 
     def build_denoiser(self, name):
         """The built network `denoiser(x_t, t, labels=None, context=None)`: a UNet from the config.
@@ -322,15 +275,9 @@ class DDPM(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
 
     def unpack_batch(self, data):
         """`(x in diffusion space, condition)` from a training batch: its labels or context, or None."""
-        owner = type(self).__name__
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        x, y = self.split_context(owner, x, y)
-        spec = self.condition_spec()
-        if spec is None:
-            return self.to_model_space(x), None
-        if y is None:
-            raise ValueError(f"{owner}: batches must be (x, {spec.argument}) pairs, got x alone")
-        return self.to_model_space(x), self.condition_tensor(y)
+        x, y = self.split_context(type(self).__name__, x, y)
+        return self.to_model_space(x), self.batch_condition(y)
 
     def compute_generative_loss(self, data, training=True):
         config = self.config
@@ -432,7 +379,4 @@ class DDPM(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         result = self.reverse_diffusion(
             num_samples, seed_generator, sampler, labels, guidance_scale, return_trajectory, context
         )
-        if not return_trajectory:
-            return self.from_model_space(result)
-        samples, trajectory = result
-        return self.from_model_space(samples), self.from_model_space(trajectory, clip=False)
+        return self.samples_from_model_space(result, return_trajectory)

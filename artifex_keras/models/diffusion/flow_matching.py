@@ -7,12 +7,12 @@ import numpy as np
 from keras import ops
 
 from artifex_keras import validation
-from artifex_keras.config import Config
-from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.layers.timestep_embedding import TimestepEmbedding
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.diffusion.shared import ClassifierFreeGuidance
+from artifex_keras.models.diffusion.shared import GuidedDiffusionFields
 from artifex_keras.models.diffusion.shared import RescaleAndEMA
+from artifex_keras.models.diffusion.shared import UNetFields
 from artifex_keras.models.diffusion.shared import build_unet
 from artifex_keras.models.diffusion.shared import validate_unet
 from artifex_keras.models.registration import register_model
@@ -27,7 +27,7 @@ PAIR_KEYS = ("data", "noise")
 
 
 @dataclasses.dataclass(frozen=True)
-class FlowMatchingConfig(Config):
+class FlowMatchingConfig(UNetFields, GuidedDiffusionFields):
     """Configuration of a `FlowMatching` model.
 
     Args:
@@ -35,12 +35,6 @@ class FlowMatchingConfig(Config):
             `(height, width, channels)` (a UNet; height and width divisible
             by `2 ** (len(channels) - 1)`).
         hidden_dims: units of the MLP's dense layers (vector data).
-        channels: UNet channels per level (image data).
-        num_res_blocks: residual blocks per UNet level.
-        attention_levels: UNet levels with self-attention.
-        head_dim: channels per attention head.
-        num_groups: groups of the UNet's group normalisations.
-        dropout: dropout rate in the UNet's residual blocks.
         sigma_min: width of the path at the data: `x_t = (1 - (1 - sigma_min) t) x0 + t x1`.
         coupling: how noise and data are paired in a batch: "independent"
             (conditional flow matching) or "minibatch_ot" (an optimal
@@ -51,29 +45,15 @@ class FlowMatchingConfig(Config):
         timestep_sampling: "uniform" on [0, 1] or "logit_normal".
         logit_mean: mean of the logit-normal time distribution.
         logit_std: standard deviation of the logit-normal time distribution.
-        ema_decay: decay of the moving average of the weights that `generate`
-            uses; None samples with the trained weights themselves.
-        num_classes: number of class labels for a class-conditional model
-            (train on `(x, labels)`, `generate(n, labels=...)`), or None.
-        class_dropout: probability that a training label is replaced by the
-            "no label" class (the unconditional model guidance needs).
-        guidance_scale: default classifier-free guidance scale of `generate`
-            for a conditional model (None: the conditional model alone).
         rescale: the data lie in [0, 1] and are mapped to [-1, 1] for the
             flow; samples come back clipped to [0, 1]. None (the default):
             True for images `(height, width, channels)`, False for vectors.
         sampling_steps: steps of the default sampler, `ODEEulerSampler`.
-        seed: seed of the model's random draws.
+        (other fields as in `UNetFields`, for images, and `GuidedDiffusionFields`)
     """
 
     input_shape: tuple = (2,)
     hidden_dims: tuple = (256, 256, 256)
-    channels: tuple = (64, 128, 128)
-    num_res_blocks: int = 2
-    attention_levels: tuple = (1,)
-    head_dim: int = 32
-    num_groups: int = 32
-    dropout: float = 0.0
     sigma_min: float = 0.0
     coupling: str = "independent"
     ot_epsilon: float = 0.05
@@ -81,13 +61,7 @@ class FlowMatchingConfig(Config):
     timestep_sampling: str = "uniform"
     logit_mean: float = 0.0
     logit_std: float = 1.0
-    ema_decay: float | None = 0.999
-    num_classes: int | None = None
-    class_dropout: float = 0.1
-    guidance_scale: float | None = None
     rescale: bool | None = None
-    sampling_steps: int = 50
-    seed: int | None = None
 
     def __post_init__(self):
         if self.rescale is None and isinstance(self.input_shape, (tuple, list)):
@@ -108,17 +82,7 @@ class FlowMatchingConfig(Config):
         self.check_choice("timestep_sampling", TIME_SAMPLINGS)
         self.check_number("logit_mean")
         self.check_number("logit_std", low=0.0, low_inclusive=False)
-        if self.ema_decay is not None:
-            self.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
-        self.check_positive_int("num_classes", allow_none=True)
-        self.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
-        if self.guidance_scale is not None:
-            self.check_number("guidance_scale")
-        if not isinstance(self.rescale, bool):
-            self._fail("rescale", "a bool", self.rescale)
-        self.check_positive_int("sampling_steps")
-        if self.seed is not None:
-            self.check_non_negative_int("seed")
+        super().validate()
 
 
 def minibatch_ot_permutation(noise, data, epsilon=0.05, iterations=100):
@@ -275,16 +239,10 @@ class FlowMatching(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
     accepted_samplers = (ODESampler,)
 
     def build_networks(self):
-        config = self.config
         self.velocity_network = self._make_network("velocity_network")
-        self.ema_velocity_network = None
-        self.ema = None
-        if config.ema_decay is not None:
-            self.ema_velocity_network = self._make_network("ema_velocity_network")
-            self.ema = ExponentialMovingAverage(
-                self.velocity_network, self.ema_velocity_network, decay=config.ema_decay
-            )
-            self.ema.copy()
+        self.ema_velocity_network = self.moving_average(
+            self.velocity_network, self._make_network, "ema_velocity_network"
+        )
 
     def _make_network(self, name):
         config = self.config
@@ -309,12 +267,7 @@ class FlowMatching(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         if isinstance(x, dict):
             self._check_pair_keys(f"{type(self).__name__}.fit", x)
             x, noise = x["data"], ops.cast(x["noise"], "float32")
-        labels = None
-        if self.config.num_classes is not None:
-            if y is None:
-                raise ValueError(f"{type(self).__name__}: batches must be (x, labels) pairs, got x alone")
-            labels = ops.cast(ops.reshape(y, (-1,)), "int32")
-        return self.to_model_space(x), labels, noise
+        return self.to_model_space(x), self.batch_condition(y), noise
 
     def _check_pair_keys(self, owner, x):
         if sorted(x) != sorted(PAIR_KEYS):
@@ -385,12 +338,9 @@ class FlowMatching(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
 
         `t` defaults to 0.5; `inputs` are in the model's space ([-1, 1] for rescaled data).
         """
-        x, labels = (inputs, None) if not isinstance(inputs, (tuple, list)) else (inputs[0], inputs[1])
-        x = ops.cast(x, "float32")
+        x, labels = self.call_inputs(inputs)
         if t is None:
             t = ops.full((ops.shape(x)[0],), 0.5)
-        if labels is not None:
-            labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
         return self.velocity_network(x, TIME_SCALE * ops.cast(t, "float32"), labels, training=training)
 
     # Sampling ---------------------------------------------------------------------
@@ -418,10 +368,7 @@ class FlowMatching(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         sampler = sampler or self.default_sampler()
         noise = keras.random.normal((num_samples, *self.config.input_shape), seed=seed_generator)
         result = sampler.sample(self.velocity_function(labels, guidance_scale), noise, return_trajectory)
-        if not return_trajectory:
-            return self.from_model_space(result)
-        samples, trajectory = result
-        return self.from_model_space(samples), self.from_model_space(trajectory, clip=False)
+        return self.samples_from_model_space(result, return_trajectory)
 
     def transport(self, noise, sampler=None, batch_size=1024, guidance_scale=None, **conditions):
         """The ODE endpoints (`t = 1`, data space) of NumPy `noise` (`t = 0`); deterministic.

@@ -186,20 +186,6 @@ class LatentDiffusion(DDPM):
             )
         return super().generate(num_samples, *args, **kwargs)
 
-    def sample(
-        self,
-        num_samples,
-        seed_generator,
-        sampler=None,
-        labels=None,
-        guidance_scale=None,
-        return_trajectory=False,
-        context=None,
-    ):
-        result = self.reverse_diffusion(
-            num_samples, seed_generator, sampler, labels, guidance_scale, return_trajectory, context
-        )
-        if not return_trajectory:
-            return self.from_model_space(result)
-        latents, trajectory = result
-        return self.from_model_space(latents), trajectory
+    def trajectory_from_model_space(self, trajectory):
+        """The trajectory as it is: diffused latents, not decoded."""
+        return trajectory

@@ -1,6 +1,7 @@
 """Score SDE: a UNet score network trained by denoising score matching on a VP, VE or sub-VP SDE."""
 
 import dataclasses
+import functools
 import math
 
 import keras
@@ -10,12 +11,12 @@ from keras import ops
 from artifex_keras import samplers
 from artifex_keras import validation
 from artifex_keras.bijectors.dequantization import UniformDequantization
-from artifex_keras.config import Config
-from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.metrics.likelihood import bits_per_dim as nats_to_bits
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.diffusion.shared import ClassifierFreeGuidance
+from artifex_keras.models.diffusion.shared import GuidedDiffusionFields
 from artifex_keras.models.diffusion.shared import RescaleAndEMA
+from artifex_keras.models.diffusion.shared import UNetFields
 from artifex_keras.models.diffusion.shared import build_unet
 from artifex_keras.models.diffusion.shared import validate_unet
 from artifex_keras.models.registration import register_model
@@ -31,18 +32,12 @@ TIME_SCALE = 999.0
 
 
 @dataclasses.dataclass(frozen=True)
-class ScoreSDEConfig(Config):
+class ScoreSDEConfig(UNetFields, GuidedDiffusionFields):
     """Configuration of a `ScoreSDE`.
 
     Args:
         input_shape: `(height, width, channels)`; height and width must be
             divisible by `2 ** (len(channels) - 1)`.
-        channels: UNet channels per level.
-        num_res_blocks: residual blocks per UNet level.
-        attention_levels: UNet levels with self-attention.
-        head_dim: channels per attention head.
-        num_groups: groups of the UNet's group normalisations.
-        dropout: dropout rate in the residual blocks.
         sde: "vp" (variance preserving), "ve" (variance exploding) or "subvp".
         beta_min: `beta(0)` of the VP and sub-VP SDEs.
         beta_max: `beta(1)` of the VP and sub-VP SDEs.
@@ -53,27 +48,14 @@ class ScoreSDEConfig(Config):
         loss_weighting: "sigma2" (`lambda(t) = s(t)^2`, the simple noise
             regression) or "likelihood" (`lambda(t) = g(t)^2`, which makes
             the loss a bound on the negative log-likelihood).
-        ema_decay: decay of the moving average of the weights that `generate`
-            uses; None samples with the trained weights themselves.
-        num_classes: number of class labels for a class-conditional model, or None.
-        class_dropout: probability that a training label is replaced by the
-            "no label" class (the unconditional model guidance needs).
-        guidance_scale: default classifier-free guidance scale of `generate`
-            for a conditional model (None: the conditional model alone).
-        rescale: the data lie in [0, 1] and are mapped to [-1, 1]; samples
-            come back in [0, 1], and likelihoods are of dequantised 8-bit pixels.
+        rescale: as in `GuidedDiffusionFields`; likelihoods are then of
+            dequantised 8-bit pixels.
         sampling_steps: steps of the default sampler, `PredictorCorrectorSampler`.
         snr: signal-to-noise ratio of the default sampler's Langevin corrector.
-        seed: seed of the model's random draws.
+        (other fields as in `UNetFields` and `GuidedDiffusionFields`)
     """
 
     input_shape: tuple = (32, 32, 3)
-    channels: tuple = (64, 128, 128)
-    num_res_blocks: int = 2
-    attention_levels: tuple = (1,)
-    head_dim: int = 32
-    num_groups: int = 32
-    dropout: float = 0.0
     sde: str = "vp"
     beta_min: float = 0.1
     beta_max: float = 20.0
@@ -81,14 +63,8 @@ class ScoreSDEConfig(Config):
     sigma_max: float = 50.0
     eps: float | None = None
     loss_weighting: str = "sigma2"
-    ema_decay: float | None = 0.999
-    num_classes: int | None = None
-    class_dropout: float = 0.1
-    guidance_scale: float | None = None
-    rescale: bool = True
     sampling_steps: int = 1000
     snr: float = 0.16
-    seed: int | None = None
 
     def validate(self):
         self.check_int_tuple("input_shape", length=3)
@@ -103,18 +79,8 @@ class ScoreSDEConfig(Config):
         if self.eps is not None:
             self.check_number("eps", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         self.check_choice("loss_weighting", WEIGHTINGS)
-        if self.ema_decay is not None:
-            self.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
-        self.check_positive_int("num_classes", allow_none=True)
-        self.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
-        if self.guidance_scale is not None:
-            self.check_number("guidance_scale")
-        if not isinstance(self.rescale, bool):
-            self._fail("rescale", "a bool", self.rescale)
-        self.check_positive_int("sampling_steps")
+        super().validate()
         self.check_number("snr", low=0.0, low_inclusive=False)
-        if self.seed is not None:
-            self.check_non_negative_int("seed")
 
     def make_sde(self):
         """The `SDE` these fields describe."""
@@ -173,12 +139,9 @@ class ScoreSDE(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         self.sde = config.make_sde()
         self.dequantizer = UniformDequantization(256)
         self.score_network = build_unet(config, "score_network")
-        self.ema_score_network = None
-        self.ema = None
-        if config.ema_decay is not None:
-            self.ema_score_network = build_unet(config, "ema_score_network")
-            self.ema = ExponentialMovingAverage(self.score_network, self.ema_score_network, decay=config.ema_decay)
-            self.ema.copy()
+        self.ema_score_network = self.moving_average(
+            self.score_network, functools.partial(build_unet, config), "ema_score_network"
+        )
 
     @property
     def sampling_network(self):
@@ -191,16 +154,6 @@ class ScoreSDE(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         return "unit" if self.config.rescale else None
 
     # Training ---------------------------------------------------------------------
-    def unpack_batch(self, data):
-        """`(x in model space, labels or None)` from a training batch."""
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        labels = None
-        if self.config.num_classes is not None:
-            if y is None:
-                raise ValueError(f"{type(self).__name__}: batches must be (x, labels) pairs, got x alone")
-            labels = ops.cast(ops.reshape(y, (-1,)), "int32")
-        return self.to_model_space(x), labels
-
     def score_matching_loss(self, x0, t, noise, labels=None, training=False):
         """Weighted denoising score matching at times `t` `(batch,)` with standard normal `noise`, model-space `x0`."""
         x0 = ops.convert_to_tensor(x0, "float32")
@@ -230,12 +183,9 @@ class ScoreSDE(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
 
         `t` defaults to 0.5.
         """
-        x, labels = (inputs, None) if not isinstance(inputs, (tuple, list)) else (inputs[0], inputs[1])
-        x = ops.cast(x, "float32")
+        x, labels = self.call_inputs(inputs)
         if t is None:
             t = ops.full((ops.shape(x)[0],), 0.5)
-        if labels is not None:
-            labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
         return self.score_function(network=self.score_network)(x, ops.cast(t, "float32"), labels)
 
     # Sampling ---------------------------------------------------------------------
@@ -274,10 +224,7 @@ class ScoreSDE(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         result = sampler.sample(
             self.score_function(labels, guidance_scale), self.sde, noise, seed_generator, return_trajectory
         )
-        if not return_trajectory:
-            return self.from_model_space(result)
-        samples, trajectory = result
-        return self.from_model_space(samples), self.from_model_space(trajectory, clip=False)
+        return self.samples_from_model_space(result, return_trajectory)
 
     # Likelihood -------------------------------------------------------------------
     def log_prob(self, x, labels=None, sampler=None, estimator="rademacher", num_probes=1, batch_size=256, seed=0):

@@ -1,24 +1,41 @@
-"""What the diffusion family's models share: the UNet from config fields, and classifier-free guidance.
+"""What the diffusion family's models share: config fields, the UNet from them, and classifier-free guidance.
 
-`validate_unet(config)` and `build_unet(config, name)` read the UNet fields
-a config has in common (`input_shape`, `channels`, `num_res_blocks`,
-`attention_levels`, `head_dim`, `num_groups`, `dropout`, `num_classes`);
+`UNetFields` and `GuidedDiffusionFields` are the config fields the models
+have in common, each with its documentation; a model's config inherits them
+(and overrides a default where the model's differs).
+`validate_unet(config)` and `build_unet(config, name)` read the
+`UNetFields` of a config, its `input_shape` and its `num_classes`;
 a `(length, channels)` shape gets a `UNet1D`, an image shape a `UNet2D`.
 `ClassifierFreeGuidance` is the mixin of a model whose network takes a
 condition, class labels (plus one "no label" class) or a context sequence
 (whose null is zeros): condition dropout in training, the guided prediction,
 and a `generate` with `guidance_scale=`, `return_trajectory=` and `progress=`.
 `RescaleAndEMA` maps [0, 1] data to the model's [-1, 1] and back, and
-updates the moving average of the weights after every training step.
+keeps the moving average of the weights.
 
 Example:
 ```python
+@dataclasses.dataclass(frozen=True)
+class MyDiffusionConfig(UNetFields, GuidedDiffusionFields):
+    input_shape: tuple = (32, 32, 3)
+
+    def validate(self):
+        self.check_int_tuple("input_shape", length=3)
+        validate_unet(self)
+        super().validate()
+
+
 class MyDiffusion(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
+    config_class = MyDiffusionConfig
+
     def build_networks(self):
         self.network = build_unet(self.config, "network")
+        build = functools.partial(build_unet, self.config)
+        self.ema_network = self.moving_average(self.network, build, "ema_network")
 ```
 """
 
+import dataclasses
 import math
 import numbers
 
@@ -29,6 +46,8 @@ from keras import ops
 from artifex_keras import validation
 from artifex_keras.conditioning import ClassLabels
 from artifex_keras.conditioning import ContextSequence
+from artifex_keras.config import Config
+from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.layers.unet import UNet2D
 from artifex_keras.layers.unet1d import UNet1D
 from artifex_keras.models.configured import pad_examples
@@ -36,8 +55,71 @@ from artifex_keras.progress import SamplingProgress
 from artifex_keras.samplers import schedules
 
 
+@dataclasses.dataclass(frozen=True)
+class UNetFields(Config):
+    """The fields of a config whose network is a UNet: `validate_unet` checks them, `build_unet` reads them.
+
+    Args:
+        channels: UNet channels per level.
+        num_res_blocks: residual blocks per UNet level.
+        attention_levels: UNet levels with self-attention.
+        head_dim: channels per attention head.
+        num_groups: groups of the UNet's group normalisations.
+        dropout: dropout rate in the UNet's residual blocks.
+    """
+
+    channels: tuple = (64, 128, 128)
+    num_res_blocks: int = 2
+    attention_levels: tuple = (1,)
+    head_dim: int = 32
+    num_groups: int = 32
+    dropout: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GuidedDiffusionFields(Config):
+    """The fields that `RescaleAndEMA` and `ClassifierFreeGuidance` read, with the default sampler's steps and the seed.
+
+    Args:
+        ema_decay: decay of the moving average of the weights that `generate`
+            uses; None samples with the trained weights themselves.
+        num_classes: number of class labels for a class-conditional model
+            (train on `(x, labels)`, `generate(n, labels=...)`), or None.
+        class_dropout: probability that a training label is replaced by the
+            "no label" class, so the same network also learns the
+            unconditional model classifier-free guidance needs.
+        guidance_scale: default classifier-free guidance scale of `generate`
+            for a conditional model (None: the conditional model alone).
+        rescale: the data lie in [0, 1] and are mapped to [-1, 1] for the
+            model; samples come back clipped to [0, 1].
+        sampling_steps: steps of the default sampler (`default_sampler()`).
+        seed: seed of the model's random draws.
+    """
+
+    ema_decay: float | None = 0.999
+    num_classes: int | None = None
+    class_dropout: float = 0.1
+    guidance_scale: float | None = None
+    rescale: bool = True
+    sampling_steps: int = 50
+    seed: int | None = None
+
+    def validate(self):
+        if self.ema_decay is not None:
+            self.check_number("ema_decay", low=0.0, high=1.0, high_inclusive=False)
+        self.check_positive_int("num_classes", allow_none=True)
+        self.check_number("class_dropout", low=0.0, high=1.0, high_inclusive=False)
+        if self.guidance_scale is not None:
+            self.check_number("guidance_scale")
+        if not isinstance(self.rescale, bool):
+            self._fail("rescale", "a bool", self.rescale)
+        self.check_positive_int("sampling_steps")
+        if self.seed is not None:
+            self.check_non_negative_int("seed")
+
+
 def validate_unet(config, shape=None):
-    """Check the UNet fields of `config` (a `Config`), naming the field in every error.
+    """Check the `UNetFields` of `config`, naming the field in every error.
 
     `shape` is what the UNet runs on when it is not `config.input_shape` (a
     latent model's latent shape): a height or width the UNet's levels cannot
@@ -120,11 +202,13 @@ class ClassifierFreeGuidance:
     `ContextSequence`, a context `(batch, tokens, context_dim)` whose null is
     zeros (dropped with probability `condition_dropout`). The network takes it
     by the spec's argument name: `network(x, t, labels=...)` or
-    `network(x, t, context=...)`. The model calls `drop_condition` on its
-    training conditions, builds its sampling function with `guided_function`,
-    and implements `sample(num_samples, seed_generator, sampler=None,
-    labels=None, guidance_scale=None, return_trajectory=False)` (`context=`
-    for a context).
+    `network(x, t, context=...)`. `unpack_batch` reads a training batch
+    `x` or `(x, condition)` (the data through `to_model_space`) and
+    `call_inputs` a model call's inputs. The model calls `drop_condition` on
+    its training conditions, builds its sampling function with
+    `guided_function`, and implements `sample(num_samples, seed_generator,
+    sampler=None, labels=None, guidance_scale=None, return_trajectory=False)`
+    (`context=` for a context).
 
     Reference:
         Ho & Salimans, "Classifier-Free Diffusion Guidance", 2022.
@@ -161,6 +245,25 @@ class ClassifierFreeGuidance:
     def network_arguments(self, condition):
         """The keyword arguments that pass `condition` (a tensor, or None) to the network."""
         return {} if condition is None else {self.condition_spec().argument: condition}
+
+    def batch_condition(self, y):
+        """The condition of a training batch, `y` as the network takes it; None for an unconditional model."""
+        spec = self.condition_spec()
+        if spec is None:
+            return None
+        if y is None:
+            raise ValueError(f"{type(self).__name__}: batches must be (x, {spec.argument}) pairs, got x alone")
+        return self.condition_tensor(y)
+
+    def unpack_batch(self, data):
+        """`(x in model space, condition or None)` from a training batch."""
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.to_model_space(x), self.batch_condition(y)
+
+    def call_inputs(self, inputs):
+        """`(x, condition)` of a model call's `inputs`, `x` or `(x, condition)`: float32 `x`, the condition or None."""
+        x, condition = (inputs, None) if not isinstance(inputs, (tuple, list)) else (inputs[0], inputs[1])
+        return ops.cast(x, "float32"), None if condition is None else self.condition_tensor(condition)
 
     def drop_condition(self, condition):
         """Training conditions, each replaced by the null condition with probability `condition_dropout`."""
@@ -302,9 +405,20 @@ class ClassifierFreeGuidance:
 class RescaleAndEMA:
     """Mixin: data in [0, 1] mapped to [-1, 1] when `config.rescale`, and a moving average of the weights.
 
-    The model sets `self.ema` (an `ExponentialMovingAverage`, or None) in
-    `build_networks`; it is updated after every training step.
+    The model builds its average in `build_networks` with `moving_average`,
+    which sets `self.ema` (an `ExponentialMovingAverage`, or None); it is
+    updated after every training step.
     """
+
+    def moving_average(self, network, build, name):
+        """`build(name)`, a network that holds the moving average of `network`'s weights; None without `ema_decay`."""
+        self.ema = None
+        if self.config.ema_decay is None:
+            return None
+        average = build(name)
+        self.ema = ExponentialMovingAverage(network, average, decay=self.config.ema_decay)
+        self.ema.copy()
+        return average
 
     def after_training_step(self):
         if self.ema is not None:
@@ -325,3 +439,14 @@ class RescaleAndEMA:
             return x
         x = (x + 1.0) / 2.0
         return ops.clip(x, 0.0, 1.0) if clip else x
+
+    def samples_from_model_space(self, result, return_trajectory):
+        """A sampler's `result` in data space: the samples, or `(samples, trajectory)` when `return_trajectory`."""
+        if not return_trajectory:
+            return self.from_model_space(result)
+        samples, trajectory = result
+        return self.from_model_space(samples), self.trajectory_from_model_space(trajectory)
+
+    def trajectory_from_model_space(self, trajectory):
+        """The states of a sampling trajectory as `generate` returns them: in data space, not clipped."""
+        return self.from_model_space(trajectory, clip=False)
