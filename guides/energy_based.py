@@ -92,6 +92,18 @@ print({k: round(metrics[k], 4) for k in ("energy_distance", "mmd", "sliced_wasse
 pretrained = ak.from_preset("ebm_eight_gaussians")
 print("preset energy of test data:", pretrained.energy(x_test[:5]))
 
+# `ebm_fashion_mnist` models images: a convolutional energy trained with 20
+# Langevin steps per batch from a replay buffer of 1,024 images; `generate`
+# continues chains from that buffer (`generate_from="buffer"`).
+
+image_ebm = ak.from_preset("ebm_fashion_mnist")
+clothes = ak.data.load("fashion_mnist", split="test", with_labels=False, limit=4)
+noise = np.random.default_rng(0).uniform(0, 1, clothes.shape).astype("float32")
+print("energy of test images", image_ebm.energy(clothes).round(3), "of noise", image_ebm.energy(noise).round(3))
+if not QUICK:
+    images = image_ebm.generate(16, seed=0)
+    print("EBM image samples", images.shape, float(images.min()), float(images.max()))
+
 with tempfile.TemporaryDirectory() as directory:
     path = os.path.join(directory, "ebm.keras")
     ebm.save(path)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import artifex_keras as ak
+from artifex_keras import evaluation
 from artifex_keras.evaluation import evaluate_model
 from artifex_keras.models import DCGAN
 from tests.checks.presets import check_shipped_preset
@@ -11,7 +12,7 @@ from tests.checks.presets import check_shipped_preset
 
 @pytest.fixture(autouse=True)
 def _fresh_evaluation_cache():
-    ak.evaluation.clear_cache()
+    evaluation.clear_cache()
 
 
 def test_dcgan_preset_samples_are_far_closer_to_fashion_mnist_than_an_untrained_generator():
