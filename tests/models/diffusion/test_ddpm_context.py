@@ -8,23 +8,11 @@ from artifex_keras.conditioning import ContextSequence
 from artifex_keras.models import DDPM
 from tests.checks import digits
 from tests.checks.saving import check_keras_round_trip
+from tests.models.diffusion.test_ddpm import TINY
 
 TOKENS, WIDTH = 3, 5
 # One UNet level: the context enters through the cross-attention after the middle self-attention.
-TEXT = dict(
-    input_shape=(8, 8, 1),
-    channels=(8,),
-    num_res_blocks=1,
-    attention_levels=(),
-    head_dim=8,
-    num_groups=4,
-    num_timesteps=50,
-    ema_decay=None,
-    sampling_steps=3,
-    seed=0,
-    context_shape=(TOKENS, WIDTH),
-    context_dropout=0.2,
-)
+TEXT = dict(TINY, context_shape=(TOKENS, WIDTH), context_dropout=0.2)
 
 
 def numpy(tensor):
