@@ -11,6 +11,7 @@ model.fit(x, epochs=20, callbacks=[ak.callbacks.SampleGrid("runs/vae/samples", e
 """
 
 import pathlib
+import time
 
 import keras
 import numpy as np
@@ -161,3 +162,36 @@ class SampleGrid(keras.callbacks.Callback):
                 self.model, path, self.num_samples, self.columns, self.seed, self.sampler, self.sources, self.targets
             )
         )
+
+
+class TimeLimit(keras.callbacks.Callback):
+    """Stop `fit` at the end of the first epoch that ends `seconds` or more after training began.
+
+    Training stops at an epoch boundary, so every epoch run is a whole one;
+    `epochs_run` counts them.
+
+    Example:
+    ```python
+    limit = ak.callbacks.TimeLimit(3600)  # at most about an hour, in whole epochs
+    model.fit(x, epochs=1000, callbacks=[limit])
+    limit.epochs_run, limit.stopped  # epochs trained, and whether the limit ended training
+    ```
+    """
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = validation.check_positive_number("TimeLimit", "seconds", seconds)
+        self.epochs_run = 0
+        self.stopped = False
+        self._start = None
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+        self.epochs_run = 0
+        self.stopped = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_run += 1
+        if time.perf_counter() - self._start >= self.seconds:
+            self.stopped = True
+            self.model.stop_training = True

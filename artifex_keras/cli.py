@@ -167,6 +167,8 @@ def _train_command(args, command):
         sample_every=args.sample_every,
         iwae_samples=args.num_samples,
         backup_dir=args.backup_dir,
+        time_limit=args.time_limit,
+        teacher=args.teacher,
         description=args.description,
         command=command,
     )
@@ -326,6 +328,12 @@ def _parser():
     train.add_argument("--resume", action="store_true", help="start from the preset's trained weights")
     train.add_argument("--backup-dir", dest="backup_dir", metavar="DIR",
                        help="back up after every epoch; the same command run again continues an interrupted run")
+    train.add_argument("--time-limit", dest="time_limit", type=_positive(float), metavar="SECONDS",
+                       help="stop at the end of the first epoch that ends after SECONDS (--epochs is then an "
+                       "upper bound; the metadata records the epochs trained)")
+    train.add_argument("--teacher", metavar="PRESET_OR_DIR",
+                       help="trained preset a distilling model learns from (consistency_model with "
+                       "--set mode=distillation)")
     train.add_argument("--description", help="one line recorded in the preset's metadata")
     train.set_defaults(run=_train_command)
 

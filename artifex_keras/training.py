@@ -40,6 +40,7 @@ from artifex_keras.backend import device_name
 from artifex_keras.backend import seed_everything
 from artifex_keras.callbacks import GRID_SAMPLES
 from artifex_keras.callbacks import SampleGrid
+from artifex_keras.callbacks import TimeLimit
 from artifex_keras.callbacks import save_samples
 from artifex_keras.data.text import list_text_datasets
 from artifex_keras.data.translation import is_paired
@@ -94,6 +95,8 @@ def train_preset(
     sample_every=None,
     iwae_samples=None,
     backup_dir=None,
+    time_limit=None,
+    teacher=None,
     description=None,
     command=None,
     verbose="auto",
@@ -125,6 +128,12 @@ def train_preset(
         backup_dir: a `keras.callbacks.BackupAndRestore` directory: an
             interrupted run started again with the same arguments continues
             from its last finished epoch.
+        time_limit: seconds; training stops at the end of the first epoch
+            that ends after them (`epochs` is then an upper bound, and the
+            metadata records the epochs trained).
+        teacher: a preset (name or directory) of the trained model that a
+            distilling model learns from (`consistency_model` with
+            `mode="distillation"`); it is frozen and not saved with the output.
         description: one line for the metadata (default: the source's).
         command: the command recorded as having run (default: this
             process's command line).
@@ -159,6 +168,13 @@ def train_preset(
             owner, source, kind, cls, source_dir, overrides, resume, settings, limit
         )
 
+    if teacher is not None:
+        if not callable(getattr(model, "set_teacher", None)):
+            raise ValueError(
+                f"{owner}: `teacher` is for models that distill a trained model (consistency_model), "
+                f"got {type(model).__name__}"
+            )
+        model.set_teacher(presets.load_preset(teacher))
     output = pathlib.Path(output)
     optimizers = optimizers_with_learning_rates(model, learning_rate, owner=owner)
     model.compile(optimizer=optimizers if len(optimizers) > 1 else next(iter(optimizers.values())))
@@ -169,14 +185,21 @@ def train_preset(
         callbacks.append(SampleGrid(output / SAMPLES_DIR, every_n_epochs=sample_every, seed=seed, **grid_data))
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
+    if time_limit is not None:
+        callbacks.append(TimeLimit(time_limit))
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.perf_counter()
-    model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose, callbacks=callbacks)
+    history = model.fit(
+        x, y, epochs=settings["epochs"], batch_size=settings["batch_size"], verbose=verbose, callbacks=callbacks
+    )
     train_seconds = time.perf_counter() - start
+    epochs_run = len(history.epoch) or settings["epochs"]
+    if time_limit is not None and history.epoch:
+        settings["epochs"] = history.epoch[-1] + 1  # what was trained, counting epochs restored from a backup
     timing = {
         "train_seconds": round(train_seconds, 3),
-        "seconds_per_epoch": round(train_seconds / settings["epochs"], 3),
+        "seconds_per_epoch": round(train_seconds / epochs_run, 3),
     }
 
     metrics = {}
@@ -189,6 +212,10 @@ def train_preset(
         )
     learning_rates = {name: _learning_rate(optimizer) for name, optimizer in optimizers.items()}
     training = {**settings, "learning_rates": learning_rates, "seed": seed, "limit": limit}
+    if time_limit is not None:
+        training["time_limit"] = time_limit
+    if teacher is not None:
+        training["teacher"] = str(teacher)
     if resume:
         training["resumed_from"] = str(source_dir)
     description = description or source_metadata.get("description") or (

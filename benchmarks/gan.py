@@ -11,7 +11,10 @@ plain PyTorch runs an eager loop. Each implementation is warmed up
 round-robin; the median is reported. The ratio is `torch ms/step / ours
 ms/step`: above 1 means ours is faster. Timings on a shared machine are noisy:
 PyTorch's thread pool degrades far more than XLA's when other processes use
-the CPU, so `--threads 1` gives the fairer comparison there.
+the CPU, so `--threads 1` gives the fairer comparison there. When ours
+computes on a GPU and PyTorch sees CUDA, the PyTorch side runs there too
+(float32 on both sides); `--compile` adds rows with both PyTorch networks
+under `torch.compile`.
 
 Usage (from the repository root):
 
@@ -29,6 +32,8 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# On a GPU, PyTorch shares it with ours: JAX must not take all its memory up front.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
 from benchmarks import threads  # noqa: E402
@@ -43,6 +48,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 import artifex_keras  # noqa: E402
+from artifex_keras.backend import device_name  # noqa: E402
 from artifex_keras.models.gan import DCGAN  # noqa: E402
 from artifex_keras.models.gan import WGANGP  # noqa: E402
 
@@ -129,39 +135,44 @@ class TorchDiscriminator(nn.Module):
 
 
 class TorchGAN:
-    def __init__(self, kind, x, batch_size):
-        self.name = f"plain torch {kind} (eager)"
-        self.kind = kind
+    def __init__(self, kind, x, batch_size, device="cpu", compiled=False):
+        self.name = f"plain torch {kind} ({'torch.compile' if compiled else 'eager'}, {device})"
+        self.kind, self.device = kind, device
         torch.manual_seed(SEED)
-        self.generator = TorchGenerator(x.shape[1:])
-        self.discriminator = TorchDiscriminator(x.shape[1:])
+        self.generator = TorchGenerator(x.shape[1:]).to(device)
+        self.discriminator = TorchDiscriminator(x.shape[1:]).to(device)
         rate, beta_1, beta_2 = SETTINGS[kind]
         self.g_opt = torch.optim.Adam(self.generator.parameters(), rate, betas=(beta_1, beta_2), eps=EPSILON)
         self.d_opt = torch.optim.Adam(self.discriminator.parameters(), rate, betas=(beta_1, beta_2), eps=EPSILON)
-        self.x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
+        self.x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).to(device)
         self.batch_size = batch_size
+        # The optimizers hold the modules' parameters; the compiled wrappers share them.
+        self.generate = torch.compile(self.generator) if compiled else self.generator
+        self.discriminate = torch.compile(self.discriminator) if compiled else self.discriminator
 
     def discriminator_loss(self, real, fake):
         if self.kind == "dcgan":
-            return F.softplus(-self.discriminator(real)).mean() + F.softplus(self.discriminator(fake)).mean()
-        alpha = torch.rand(real.shape[0], 1, 1, 1)
+            return F.softplus(-self.discriminate(real)).mean() + F.softplus(self.discriminate(fake)).mean()
+        alpha = torch.rand(real.shape[0], 1, 1, 1, device=self.device)
         points = (real + alpha * (fake - real)).requires_grad_(True)
+        # The penalty differentiates through an input gradient: the eager module, as compiled
+        # double backward is not supported by torch.compile.
         (grads,) = torch.autograd.grad(self.discriminator(points).sum(), points, create_graph=True)
         penalty = ((grads.flatten(1).square().sum(1) + 1e-12).sqrt() - 1.0).square().mean()
-        return self.discriminator(fake).mean() - self.discriminator(real).mean() + PENALTY_WEIGHT * penalty
+        return self.discriminate(fake).mean() - self.discriminate(real).mean() + PENALTY_WEIGHT * penalty
 
     def generator_loss(self, fake):
-        scores = self.discriminator(fake)
+        scores = self.discriminate(fake)
         return F.softplus(-scores).mean() if self.kind == "dcgan" else -scores.mean()
 
     def step(self, real):
-        z = torch.randn(real.shape[0], LATENT_DIM)
-        fake = self.generator(z).detach()
+        z = torch.randn(real.shape[0], LATENT_DIM, device=self.device)
+        fake = self.generate(z).detach()
         self.d_opt.zero_grad(set_to_none=True)
         self.discriminator_loss(real, fake).backward()
         self.d_opt.step()
         self.g_opt.zero_grad(set_to_none=True)
-        loss = self.generator_loss(self.generator(torch.randn(real.shape[0], LATENT_DIM)))
+        loss = self.generator_loss(self.generate(torch.randn(real.shape[0], LATENT_DIM, device=self.device)))
         loss.backward()
         self.g_opt.step()
         return loss
@@ -184,6 +195,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=5, help="untimed warm-up steps (compilation included)")
     parser.add_argument("--json", metavar="PATH", help="write the results to PATH as JSON")
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="cap every library at N threads")
+    parser.add_argument("--compile", action="store_true", help="add rows with the PyTorch networks under torch.compile")
     args = parser.parse_args(argv)
     if args.threads is not None:
         if args.threads < 1:
@@ -193,13 +205,17 @@ def main(argv=None):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be a positive integer")
     x, dataset = load_data(max(args.steps, args.warmup) * args.batch_size)
+    device = "cuda" if device_name() != "cpu" and torch.cuda.is_available() else "cpu"
     print(
         f"Data: {dataset} {x.shape[1:]}, batch {args.batch_size}, {args.steps} steps x {args.repeats} repeats; "
-        f"backend {keras.backend.backend()}, torch threads {torch.get_num_threads()}"
+        f"backend {keras.backend.backend()} on {device_name()}, torch on {device}, "
+        f"torch threads {torch.get_num_threads()}"
     )
     results = {}
     for kind in ("dcgan", "wgan_gp"):
-        impls = [Ours(kind, x, args.batch_size), TorchGAN(kind, x, args.batch_size)]
+        impls = [Ours(kind, x, args.batch_size), TorchGAN(kind, x, args.batch_size, device)]
+        if args.compile:
+            impls.append(TorchGAN(kind, x, args.batch_size, device, compiled=True))
         for impl in impls:
             impl.run(args.warmup)
         times = {impl.name: [] for impl in impls}
@@ -207,11 +223,13 @@ def main(argv=None):
             for impl in impls:
                 times[impl.name].append(impl.run(args.steps))
         ms = {name: 1000 * statistics.median(values) / args.steps for name, values in times.items()}
-        ours, plain = ms[impls[0].name], ms[impls[1].name]
-        results[kind] = {"ms_per_step": ms, "ratio_torch_over_ours": plain / ours}
+        ours = ms[impls[0].name]
+        ratios = {impl.name: ms[impl.name] / ours for impl in impls[1:]}
+        results[kind] = {"ms_per_step": ms, "ratio_torch_over_ours": ratios}
         for name, value in ms.items():
-            print(f"  {name:40s} {value:8.2f} ms/step")
-        print(f"  {kind}: ratio torch / ours = {plain / ours:.2f} (above 1: ours faster)")
+            ratio = f"torch / ours = {ratios[name]:.2f}" if name in ratios else ""
+            print(f"  {name:48s} {value:8.2f} ms/step  {ratio}")
+        print(f"  {kind}: above 1 means ours is faster")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({"arguments": vars(args), "dataset": dataset, "results": results}, handle, indent=2)

@@ -352,7 +352,8 @@ def _extractor_row(r):
 
 def _dataset(m):
     data = m.get("data", "?")
-    return f"{DATASETS.get(data, data)}, {m.get('split', 'test')} ({m.get('num_examples', '?'):,})"
+    count = m.get("num_examples")
+    return f"{DATASETS.get(data, data)}, {m.get('split', 'test')} ({f'{count:,}' if count is not None else '?'})"
 
 
 def _scaled(value):

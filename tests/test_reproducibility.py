@@ -9,6 +9,7 @@ import artifex_keras as ak
 from artifex_keras.data.audio import SPEECH_DATASETS
 from artifex_keras.data.text import list_text_datasets
 from artifex_keras.data.toy import TOY_DATASETS
+from artifex_keras.data.translation import list_translation_datasets
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -28,8 +29,9 @@ def test_reproducibility_table_is_up_to_date():
 
 
 def test_every_shipped_preset_has_a_recorded_evaluation():
-    """Image generators record sample metrics, 2-D density models sample distances; autoregressive models
-    (text, audio, and images until their samples are evaluated) the exact held-out likelihood training records."""
+    """Image generators record sample metrics (translators: of their test translations), 2-D density models
+    sample distances; autoregressive models (text, audio, and images until their samples are evaluated) the
+    exact held-out likelihood training records."""
     for name in ak.list_presets():
         metadata = ak.preset_metadata(name)
         data = metadata.get("training", {}).get("data")
@@ -38,6 +40,10 @@ def test_every_shipped_preset_has_a_recorded_evaluation():
             continue
         if data in list_text_datasets():
             assert {"bits_per_character", "nll_nats_per_token", "perplexity"} <= metadata["metrics"].keys(), name
+            continue
+        if data in list_translation_datasets():
+            # Image-to-image presets: training records the sample metrics of their test translations.
+            assert {"fd", "kid", "floor"} <= metadata["metrics"].keys(), name
             continue
         if metadata["family"] == "autoregressive" and "evaluation" not in metadata:
             # Sampling an image pixel by pixel is slow on a CPU: the exact likelihood is the recorded metric.

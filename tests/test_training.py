@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from artifex_keras import presets
+from artifex_keras.callbacks import TimeLimit
 from artifex_keras.training import invocation
 from artifex_keras.training import optimizers_with_learning_rates
 from artifex_keras.training import train_preset
@@ -37,6 +38,28 @@ def test_train_preset_writes_the_preset_and_its_provenance(tmp_path):
     assert int(run.model.optimizer.iterations) == 4
     reloaded = presets.load_preset(run.directory)
     np.testing.assert_array_equal(reloaded.generate(3, seed=1), run.model.generate(3, seed=1))
+
+
+def test_a_time_limit_stops_at_an_epoch_boundary_and_records_the_epochs_trained(tmp_path):
+    # Any positive limit ends training after the first epoch here: that epoch outlasts a microsecond.
+    run = train_preset("vae", tmp_path / "vae", data="digits", epochs=50, batch_size=32, limit=64, overrides=TINY,
+                       time_limit=1e-6, verbose=0)  # fmt: skip
+    assert int(run.model.optimizer.iterations) == 2  # one epoch of 64 examples in batches of 32
+    assert run.metadata["training"]["epochs"] == 1 and run.metadata["training"]["time_limit"] == 1e-6
+    assert run.metadata["seconds_per_epoch"] == run.metadata["train_seconds"]
+
+
+def test_time_limit_callback_lets_training_run_while_time_is_left():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    limit = TimeLimit(3600)
+    history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0, callbacks=[limit])
+    assert len(history.epoch) == 3 and limit.epochs_run == 3 and not limit.stopped
+    short = TimeLimit(1e-9)
+    history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0, callbacks=[short])
+    assert len(history.epoch) == 1 and short.epochs_run == 1 and short.stopped
+    with pytest.raises(ValueError, match="TimeLimit: `seconds` must be a positive number"):
+        TimeLimit(0)
 
 
 def test_learning_rates_by_phase_keep_the_family_optimizers():
@@ -76,3 +99,5 @@ def test_mistakes_name_the_argument(tmp_path):
         train_preset("vae", tmp_path, data="digits", epochs=0)
     with pytest.raises(ValueError, match="train_preset: `resume` needs a preset with trained weights"):
         train_preset("vae", tmp_path, data="digits", resume=True)
+    with pytest.raises(ValueError, match="train_preset: `teacher` is for models that distill a trained model"):
+        train_preset("vae", tmp_path, data="digits", teacher="vae_fashion_mnist", overrides=TINY)

@@ -28,16 +28,20 @@ class StyleGAN2Config(Config):
     """Configuration of a `StyleGAN2`.
 
     Args:
-        input_shape: `(size, size, channels)` images in [0, 1]; `size` a
-            power of 2 of at least 4, `channels` 1 (grayscale) or 3 (RGB).
+        input_shape: `(size, size, channels)` images in [0, 1], `size` at
+            least 4, `channels` 1 (grayscale) or 3 (RGB). The networks work
+            at `resolution`, the smallest power of 2 not below `size`: real
+            images are padded with black borders on the way into the
+            discriminator and generated ones are cropped back to `size`
+            (28x28 Fashion-MNIST trains at 32x32).
         latent_dim: size of the standard normal latent `z`.
         w_dim: size of the intermediate latent `w` (the styles' input).
         mapping_layers: dense layers of the mapping network `z -> w`.
         mapping_lr_multiplier: learning-rate multiplier of the mapping network.
         generator_channels: synthesis channels per resolution, from 4x4 up
-            to `size` (`log2(size) - 1` entries).
+            to `resolution` (`log2(resolution) - 1` entries).
         discriminator_channels: discriminator channels per resolution, from
-            4x4 up to `size`.
+            4x4 up to `resolution`.
         mbstd_group_size: group size of the discriminator's minibatch
             standard deviation (0 disables it).
         r1_weight: `gamma` of the R1 penalty `gamma / 2 * E||grad D(x)||^2`
@@ -82,10 +86,9 @@ class StyleGAN2Config(Config):
     def validate(self):
         self.check_int_tuple("input_shape", length=3)
         size, width, channels = self.input_shape
-        if size != width or size < 4 or size & (size - 1) or channels not in (1, 3):
-            self._fail("input_shape", "(size, size, channels) with size a power of 2 >= 4 and 1 or 3 channels",
-                       self.input_shape)  # fmt: skip
-        levels = int(math.log2(size)) - 1
+        if size != width or size < 4 or channels not in (1, 3):
+            self._fail("input_shape", "(size, size, channels) with size >= 4 and 1 or 3 channels", self.input_shape)
+        levels = int(math.log2(self.resolution)) - 1
         self.check_positive_int("latent_dim")
         self.check_positive_int("w_dim")
         self.check_positive_int("mapping_layers")
@@ -104,6 +107,11 @@ class StyleGAN2Config(Config):
         self.check_number("learning_rate", low=0.0, low_inclusive=False)
         if self.seed is not None:
             self.check_non_negative_int("seed")
+
+    @property
+    def resolution(self):
+        """Side of the networks' images: the smallest power of 2 not below the images' size."""
+        return 1 << (int(self.input_shape[0]) - 1).bit_length()
 
 
 @register_model("stylegan2")
@@ -157,7 +165,7 @@ class StyleGAN2(GenerativeModel):
     # Networks -----------------------------------------------------------------
     def build_networks(self):
         config = self.config
-        size, _, channels = config.input_shape
+        size, channels = config.resolution, config.input_shape[-1]
         self.mapping = self._build_mapping("mapping")
         self.synthesis = self._build_synthesis("synthesis")
         self.discriminator = ResidualDiscriminator(
@@ -192,7 +200,7 @@ class StyleGAN2(GenerativeModel):
 
     def _build_synthesis(self, name):
         config = self.config
-        size, _, channels = config.input_shape
+        size, channels = config.resolution, config.input_shape[-1]
         synthesis = SynthesisNetwork(
             config.w_dim, size, config.generator_channels, channels, seed=config.seed, name=name
         )
@@ -257,14 +265,25 @@ class StyleGAN2(GenerativeModel):
         """Discriminator logits `(batch,)` of images in [-1, 1]."""
         return ops.cast(ops.reshape(self.discriminator(images, training=training), (-1,)), "float32")
 
-    def real_images(self, data):
-        """The batch's images, from [0, 1] to the networks' [-1, 1]."""
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return ops.cast(x, "float32") * 2.0 - 1.0
+    def _border(self):
+        """`(before, after)` pixels between the images' size and the networks' resolution, per side."""
+        margin = self.config.resolution - self.config.input_shape[0]
+        return margin // 2, margin - margin // 2
 
-    @staticmethod
-    def to_data(images):
-        """Network images in [-1, 1] as data in [0, 1] (clipped)."""
+    def real_images(self, data):
+        """The batch's images, from [0, 1] to the networks' [-1, 1], padded with black (-1) to `resolution`."""
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        images = ops.cast(x, "float32") * 2.0 - 1.0
+        before, after = self._border()
+        if before or after:
+            images = ops.pad(images, ((0, 0), (before, after), (before, after), (0, 0)), constant_values=-1.0)
+        return images
+
+    def to_data(self, images):
+        """Network images in [-1, 1] as data in [0, 1] (clipped), cropped from `resolution` to the images' size."""
+        before, after = self._border()
+        resolution = self.config.resolution
+        images = images[:, before : resolution - after, before : resolution - after]
         return ops.clip((ops.cast(images, "float32") + 1.0) * 0.5, 0.0, 1.0)
 
     def _training_step(self):
@@ -335,7 +354,7 @@ class StyleGAN2(GenerativeModel):
         if config.path_length_weight:
             # The random inputs are drawn at every step, outside the lazy branch: a branch of
             # a compiled conditional must not advance the seed generator.
-            size, _, channels = config.input_shape
+            size, channels = config.resolution, config.input_shape[-1]
             _, pl_ws = self.draw_styles(batch, self.seed_generator, config.style_mixing_probability)
             pl_noise = self.synthesis.draw_noise(batch, self.seed_generator)
             directions = keras.random.normal((batch, size, size, channels), seed=self.seed_generator) / float(size)

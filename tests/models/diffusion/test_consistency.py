@@ -309,3 +309,16 @@ def test_labels_steer_a_conditional_model():
 def test_consistency_model_checks(tmp_path):
     run_model_checks(ConsistencyModel, dict(TINY, num_scales=6, target_decay=0.5), digits(), tmp_path=tmp_path,
                      value_range=(0.0, 1.0), epochs=6)  # fmt: skip
+
+
+def test_train_preset_distils_from_a_teacher_preset(teacher, tmp_path):
+    teacher.save_to_preset(tmp_path / "teacher")
+    run = ak.train_preset("consistency_model", tmp_path / "student", data="digits", epochs=1, batch_size=16,
+                          limit=32, overrides=dict(TINY, mode="distillation"), teacher=tmp_path / "teacher",
+                          verbose=0)  # fmt: skip
+    assert run.metadata["training"]["teacher"] == str(tmp_path / "teacher")
+    for loaded, original in zip(run.model.teacher.weights, teacher.weights):
+        np.testing.assert_array_equal(numpy(loaded), numpy(original))
+    # The teacher is not part of the student's preset.
+    student = ak.from_preset(tmp_path / "student")
+    assert student.teacher is None and student.count_params() == run.model.count_params()

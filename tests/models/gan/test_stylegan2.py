@@ -228,11 +228,30 @@ def test_generate_samples_from_the_generator_ema():
     assert not np.allclose(model.generate(3, seed=0, noise_mode="none"), before)
 
 
+def test_images_of_other_sizes_train_at_the_next_power_of_two():
+    # 6x6 images: the networks work at 8x8, real images get a black border of 1 pixel, samples are cropped.
+    model = StyleGAN2(**{**TINY, "input_shape": (6, 6, 1)})
+    assert model.config.resolution == 8 and model.synthesis.num_ws == StyleGAN2(**TINY).synthesis.num_ws
+    x = X[:4, 1:7, 1:7]
+    padded = numpy(model.real_images(x))
+    expected = np.full((4, 8, 8, 1), -1.0, "float32")
+    expected[:, 1:7, 1:7] = x * 2.0 - 1.0
+    np.testing.assert_array_equal(padded, expected)
+    np.testing.assert_allclose(numpy(model.to_data(padded)), x, atol=1e-7)
+    assert model.generate(3, seed=0, noise_mode="none").shape == (3, 6, 6, 1)
+    ws = model.broadcast_styles(model.mapping(keras.random.normal((2, 4), seed=0)))
+    full = numpy(model.synthesis(ws, noise=model.synthesis.zero_noise(2)))
+    np.testing.assert_allclose(numpy(model.to_data(full)), np.clip((full[:, 1:7, 1:7] + 1.0) / 2.0, 0, 1), atol=1e-7)
+    model.compile()
+    logs = model.train_on_batch(x, return_dict=True)
+    assert np.isfinite(logs["discriminator_loss"]) and np.isfinite(logs["generator_loss"])
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         (dict(input_shape=(8, 16, 1)), "`input_shape` must be \\(size, size, channels\\)"),
-        (dict(input_shape=(12, 12, 1)), "`input_shape` must be \\(size, size, channels\\)"),
+        (dict(input_shape=(3, 3, 1)), "`input_shape` must be \\(size, size, channels\\) with size >= 4"),
         (dict(input_shape=(8, 8, 2)), "`input_shape` must be"),
         (dict(generator_channels=(4, 4, 4)), "`generator_channels` must be a tuple of 2 positive ints"),
         (dict(discriminator_channels=(4,)), "`discriminator_channels` must be a tuple of 2 positive ints"),
