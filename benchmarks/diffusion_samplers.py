@@ -58,7 +58,7 @@ import artifex_keras as ak  # noqa: E402
 from artifex_keras import samplers  # noqa: E402
 from artifex_keras.backend import device_name  # noqa: E402
 from artifex_keras.evaluation import evaluate_model  # noqa: E402
-from artifex_keras.models.diffusion.consistency import ConsistencySampler  # noqa: E402
+from artifex_keras.samplers.consistency import ConsistencySampler  # noqa: E402
 from artifex_keras.training import environment  # noqa: E402
 from artifex_keras.training import invocation  # noqa: E402
 

@@ -23,6 +23,7 @@ from artifex_keras.samplers.base import loop_seed_state
 from artifex_keras.samplers.base import register_sampler
 from artifex_keras.samplers.base import serialize
 from artifex_keras.samplers.beam import BeamSampler
+from artifex_keras.samplers.consistency import ConsistencySampler
 from artifex_keras.samplers.diffusion import DDIMSampler
 from artifex_keras.samplers.diffusion import DDPMSampler
 from artifex_keras.samplers.diffusion import DiffusionSampler
@@ -59,6 +60,7 @@ from artifex_keras.samplers.tokens import TopPSampler
 
 __all__ = [
     "BeamSampler",
+    "ConsistencySampler",
     "CosineSchedule",
     "DDIMSampler",
     "DDPMSampler",

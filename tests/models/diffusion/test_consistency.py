@@ -7,9 +7,9 @@ import pytest
 import artifex_keras as ak
 from artifex_keras.models import DDPM
 from artifex_keras.models import ConsistencyModel
-from artifex_keras.models.diffusion.consistency import ConsistencySampler
 from artifex_keras.models.diffusion.consistency import edm_ode_step
-from artifex_keras.models.diffusion.consistency import karras_sigmas
+from artifex_keras.samplers.consistency import ConsistencySampler
+from artifex_keras.samplers.consistency import karras_sigmas
 from tests.checks import digits
 from tests.checks import run_model_checks
 
