@@ -67,25 +67,24 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-def test_a_preset_imports_only_its_family():
-    code = (
-        "import sys, artifex_keras as ak; ak.from_preset('vae_fashion_mnist');"
-        "print(sorted(m for m in sys.modules if m.startswith('artifex_keras.models.')))"
-    )
+def _printed_values(code, count=1):
+    """The Python values that `code`, run in a fresh interpreter, printed on its last `count` lines."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
-    loaded = ast.literal_eval(out.strip().splitlines()[-1])
+    return [ast.literal_eval(line) for line in out.strip().splitlines()[-count:]]
+
+
+LOADED_MODELS = "print(sorted(m for m in sys.modules if m.startswith('artifex_keras.models.')))"
+
+
+def test_a_preset_imports_only_its_family():
+    (loaded,) = _printed_values("import sys, artifex_keras as ak; ak.from_preset('vae_fashion_mnist');" + LOADED_MODELS)
     assert "artifex_keras.models.vae.vae" in loaded
     assert not [module for module in loaded if module.startswith("artifex_keras.models.classifier")], loaded
 
 
 def test_every_sampler_is_registered_without_importing_the_models():
-    code = (
-        "import sys; from artifex_keras import samplers; print(samplers.list_samplers());"
-        "print(sorted(m for m in sys.modules if m.startswith('artifex_keras.models.')))"
-    )
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
-    names, models = (ast.literal_eval(line) for line in out.strip().splitlines()[-2:])
+    code = "import sys; from artifex_keras import samplers; print(samplers.list_samplers());" + LOADED_MODELS
+    names, models = _printed_values(code, count=2)
     assert {"consistency", "ddim", "dpm_solver", "ode_euler", "pc", "top_k"} <= set(names), names
     assert models == [], models
