@@ -9,18 +9,9 @@ from artifex_keras.backend import LOOPS_RUN_IN_PYTHON
 from artifex_keras.models import DDPM
 from artifex_keras.models import VAE
 from artifex_keras.samplers import DDIMSampler
+from tests.checks.diffusion import TINY_UNET
 
-DIFFUSION = dict(
-    input_shape=(8, 8, 1),
-    channels=(8,),
-    num_res_blocks=1,
-    attention_levels=(),
-    head_dim=8,
-    num_groups=4,
-    num_timesteps=50,
-    ema_decay=None,
-    seed=0,
-)
+DIFFUSION = dict(TINY_UNET, num_timesteps=50, ema_decay=None, seed=0)
 
 
 def bar_counts(text):

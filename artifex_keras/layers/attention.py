@@ -38,8 +38,43 @@ def _attend(query, key, value, head_dim, mask=None):
     return ops.reshape(attended, (batch, -1, channels))
 
 
+class _NormalizedAttention(keras.layers.Layer):
+    """What both attention layers share: the group normalisation of the map and the four projections."""
+
+    def __init__(self, head_dim=8, num_groups=32, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.head_dim = validation.check_positive_int(owner, "head_dim", head_dim)
+        self.num_groups = validation.check_positive_int(owner, "num_groups", num_groups)
+        self.epsilon = float(epsilon)
+        self.norm = keras.layers.GroupNormalization(self.num_groups, epsilon=self.epsilon, name="group_norm")
+
+    def _build_projections(self, map_shape, source_channels):
+        """Check the channels; build the normalisation and projections (keys and values from `source_channels`)."""
+        channels = map_shape[-1]
+        _check_channels(type(self).__name__, channels, self.head_dim, self.num_groups)
+        self.norm.build(_unknown_sizes(map_shape))
+        # The projections' sizes follow the input's channels, known here.
+        self.query = keras.layers.Dense(channels, name="to_q")
+        self.key = keras.layers.Dense(channels, name="to_k")
+        self.value = keras.layers.Dense(channels, name="to_v")
+        self.output_dense = keras.layers.Dense(channels, name="to_out")
+        for dense in (self.query, self.output_dense):
+            dense.build((None, channels))
+        for dense in (self.key, self.value):
+            dense.build((None, source_channels))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "head_dim": self.head_dim,
+            "num_groups": self.num_groups,
+            "epsilon": self.epsilon,
+        }
+
+
 @keras.saving.register_keras_serializable(package="artifex_keras")
-class SpatialSelfAttention(keras.layers.Layer):
+class SpatialSelfAttention(_NormalizedAttention):
     """Multi-head self-attention over the positions of a `(batch, ..., channels)` map, with a residual.
 
     `x + W_o attention(W_q h, W_k h, W_v h)`, `h = GroupNorm(x)`, each head of
@@ -65,25 +100,9 @@ class SpatialSelfAttention(keras.layers.Layer):
         Ho, Jain & Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020.
     """
 
-    def __init__(self, head_dim=8, num_groups=32, epsilon=1e-6, **kwargs):
-        super().__init__(**kwargs)
-        owner = type(self).__name__
-        self.head_dim = validation.check_positive_int(owner, "head_dim", head_dim)
-        self.num_groups = validation.check_positive_int(owner, "num_groups", num_groups)
-        self.epsilon = float(epsilon)
-        self.norm = keras.layers.GroupNormalization(self.num_groups, epsilon=self.epsilon, name="group_norm")
 
     def build(self, input_shape):
-        channels = input_shape[-1]
-        _check_channels(type(self).__name__, channels, self.head_dim, self.num_groups)
-        self.norm.build(_unknown_sizes(input_shape))
-        # The projections' sizes follow the input's channels, known here.
-        self.query = keras.layers.Dense(channels, name="to_q")
-        self.key = keras.layers.Dense(channels, name="to_k")
-        self.value = keras.layers.Dense(channels, name="to_v")
-        self.output_dense = keras.layers.Dense(channels, name="to_out")
-        for dense in (self.query, self.key, self.value, self.output_dense):
-            dense.build((None, channels))
+        self._build_projections(input_shape, input_shape[-1])
 
     def call(self, inputs):
         shape = ops.shape(inputs)
@@ -94,17 +113,9 @@ class SpatialSelfAttention(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "head_dim": self.head_dim,
-            "num_groups": self.num_groups,
-            "epsilon": self.epsilon,
-        }
-
 
 @keras.saving.register_keras_serializable(package="artifex_keras")
-class CrossAttention(keras.layers.Layer):
+class CrossAttention(_NormalizedAttention):
     """Multi-head attention from the positions of a `(batch, ..., channels)` map to a context, with a residual.
 
     `x + W_o attention(W_q GroupNorm(x), W_k c, W_v c)`: queries from the
@@ -134,31 +145,14 @@ class CrossAttention(keras.layers.Layer):
         Rombach et al., "High-Resolution Image Synthesis with Latent Diffusion Models", CVPR 2022.
     """
 
-    def __init__(self, head_dim=8, num_groups=32, epsilon=1e-6, **kwargs):
-        super().__init__(**kwargs)
-        owner = type(self).__name__
-        self.head_dim = validation.check_positive_int(owner, "head_dim", head_dim)
-        self.num_groups = validation.check_positive_int(owner, "num_groups", num_groups)
-        self.epsilon = float(epsilon)
-        self.norm = keras.layers.GroupNormalization(self.num_groups, epsilon=self.epsilon, name="group_norm")
 
     def build(self, x_shape, context_shape, context_mask_shape=None):
-        owner = type(self).__name__
-        channels = x_shape[-1]
-        _check_channels(owner, channels, self.head_dim, self.num_groups)
         if len(context_shape) != 3 or context_shape[-1] is None:
             raise ValueError(
-                f"{owner}: `context` must have shape (batch, tokens, context_dim), got {tuple(context_shape)}"
+                f"{type(self).__name__}: `context` must have shape (batch, tokens, context_dim), "
+                f"got {tuple(context_shape)}"
             )
-        self.norm.build(_unknown_sizes(x_shape))
-        self.query = keras.layers.Dense(channels, name="to_q")
-        self.key = keras.layers.Dense(channels, name="to_k")
-        self.value = keras.layers.Dense(channels, name="to_v")
-        self.output_dense = keras.layers.Dense(channels, name="to_out")
-        for dense in (self.query, self.output_dense):
-            dense.build((None, channels))
-        for dense in (self.key, self.value):
-            dense.build((None, context_shape[-1]))
+        self._build_projections(x_shape, context_shape[-1])
 
     def call(self, x, context, context_mask=None):
         shape = ops.shape(x)
@@ -177,11 +171,3 @@ class CrossAttention(keras.layers.Layer):
 
     def compute_output_shape(self, x_shape, context_shape, context_mask_shape=None):
         return x_shape
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "head_dim": self.head_dim,
-            "num_groups": self.num_groups,
-            "epsilon": self.epsilon,
-        }

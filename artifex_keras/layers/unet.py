@@ -124,6 +124,19 @@ class UNetBase(keras.layers.Layer):
 
     Subclasses set `rank` (the number of spatial axes) and `spatial_axes`
     (their names, for error messages).
+
+    Args:
+        out_channels: channels of the output (the data's channels for an epsilon, x0 or v prediction).
+        channels: channels per level; inputs must have spatial sizes divisible by `2 ** (len(channels) - 1)`.
+        num_res_blocks: residual blocks per level on the way down.
+        attention_levels: indices of the levels with self-attention.
+        head_dim: channels per attention head.
+        num_groups: groups of every group normalisation.
+        dropout: dropout rate in the residual blocks.
+        num_classes: size of the class-label embedding table (None: unconditional).
+        embedding_dim: size of the timestep embedding (default `4 * channels[0]`).
+        mid_attention: self-attention in the middle block.
+        context_dim: features per context token; None: no cross-attention.
     """
 
     rank = None
@@ -399,18 +412,7 @@ class UNet2D(UNetBase):
     block that follows each site does that per-position mixing. `context_mask`
     `(batch, tokens)` leaves out padding tokens.
 
-    Args:
-        out_channels: channels of the output (the data's channels for an epsilon, x0 or v prediction).
-        channels: channels per level; inputs must have a height and width divisible by `2 ** (len(channels) - 1)`.
-        num_res_blocks: residual blocks per level on the way down.
-        attention_levels: indices of the levels with self-attention.
-        head_dim: channels per attention head.
-        num_groups: groups of every group normalisation.
-        dropout: dropout rate in the residual blocks.
-        num_classes: size of the class-label embedding table (None: unconditional).
-        embedding_dim: size of the timestep embedding (default `4 * channels[0]`).
-        mid_attention: self-attention in the middle block.
-        context_dim: features per context token; None: no cross-attention.
+    Args: those of `UNetBase`.
 
     Example:
     ```python

@@ -19,18 +19,7 @@ class UNet1D(UNetBase):
     `UNet2D`). Inputs must have a length divisible by
     `2 ** (len(channels) - 1)`.
 
-    Args:
-        out_channels: channels of the output (the data's channels for an epsilon, x0 or v prediction).
-        channels: channels per level.
-        num_res_blocks: residual blocks per level on the way down.
-        attention_levels: indices of the levels with self-attention.
-        head_dim: channels per attention head.
-        num_groups: groups of every group normalisation.
-        dropout: dropout rate in the residual blocks.
-        num_classes: size of the class-label embedding table (None: unconditional).
-        embedding_dim: size of the timestep embedding (default `4 * channels[0]`).
-        mid_attention: self-attention in the middle block.
-        context_dim: features per context token; None: no cross-attention.
+    Args: those of `UNetBase`.
 
     Example:
     ```python

@@ -12,10 +12,9 @@ from artifex_keras.samplers.consistency import ConsistencySampler
 from artifex_keras.samplers.consistency import karras_sigmas
 from tests.checks import digits
 from tests.checks import run_model_checks
+from tests.checks.diffusion import TINY_UNET
 
-# One UNet level keeps everything small; the layer tests cover deeper UNets.
-UNET = dict(input_shape=(8, 8, 1), channels=(8,), num_res_blocks=1, attention_levels=(), head_dim=8, num_groups=4)
-TINY = dict(UNET, num_scales=10, ema_decay=None, seed=0)
+TINY = dict(TINY_UNET, num_scales=10, ema_decay=None, seed=0)
 SIGMA_MIN, SIGMA_MAX, SIGMA_DATA, RHO = 0.002, 80.0, 0.5, 7.0
 
 
@@ -136,7 +135,7 @@ def test_edm_ode_step_is_euler_or_heun_of_the_probability_flow():
 
 @pytest.fixture(scope="module")
 def teacher():
-    model = DDPM(**UNET, num_timesteps=50, ema_decay=None, seed=0)
+    model = DDPM(**TINY_UNET, num_timesteps=50, ema_decay=None, seed=0)
     randomise(model.denoiser, 8, scale=0.2)
     return model
 
@@ -283,7 +282,7 @@ def test_bad_inputs_raise_clear_errors(teacher):
     student = ConsistencyModel(**dict(TINY, mode="distillation"))
     with pytest.raises(ValueError, match=r"ConsistencyModel.fit: mode='distillation' needs a teacher"):
         student.fit(digits(32), epochs=1, verbose=0)
-    other = DDPM(**dict(UNET, input_shape=(16, 16, 1)), num_timesteps=10, sampling_steps=5, ema_decay=None)
+    other = DDPM(**dict(TINY_UNET, input_shape=(16, 16, 1)), num_timesteps=10, sampling_steps=5, ema_decay=None)
     with pytest.raises(ValueError, match=r"`teacher` must take the student's input_shape \(8, 8, 1\), got a teacher "):
         student.set_teacher(other)
     with pytest.raises(ValueError, match=r"`teacher` must be a DDPM"):

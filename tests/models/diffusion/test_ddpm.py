@@ -9,20 +9,9 @@ from artifex_keras.samplers import DDPMSampler
 from artifex_keras.samplers import TopKSampler
 from tests.checks import digits
 from tests.checks import run_model_checks
+from tests.checks.diffusion import TINY_UNET
 
-# One UNet level keeps the compiled steps small; the layer tests cover deeper UNets.
-TINY = dict(
-    input_shape=(8, 8, 1),
-    channels=(8,),
-    num_res_blocks=1,
-    attention_levels=(),
-    head_dim=8,
-    num_groups=4,
-    num_timesteps=50,
-    ema_decay=None,
-    sampling_steps=3,
-    seed=0,
-)
+TINY = dict(TINY_UNET, num_timesteps=50, ema_decay=None, sampling_steps=3, seed=0)
 FAST = {}
 
 

@@ -17,15 +17,11 @@ from artifex_keras.samplers import ODEMidpointSampler
 from artifex_keras.samplers import ODERK4Sampler
 from tests.checks import digits
 from tests.checks import run_model_checks
+from tests.checks.diffusion import TINY_UNET
 
 VECTOR = dict(input_shape=(2,), hidden_dims=(32, 32), ema_decay=None, sampling_steps=3, seed=0)
 IMAGE = dict(
-    input_shape=(8, 8, 1),
-    channels=(8,),
-    num_res_blocks=1,
-    attention_levels=(),
-    head_dim=8,
-    num_groups=4,
+    TINY_UNET,
     ema_decay=None,
     rescale=True,
     sampling_steps=3,

@@ -12,15 +12,13 @@ from tests.checks import check_keras_round_trip
 from tests.checks import check_preset_round_trip
 from tests.checks import check_sampling
 from tests.checks import digits
+from tests.checks.diffusion import TINY_UNET
 
 # 8x8 digits -> a 4x4x2 latent; one UNet level keeps the compiled steps small.
 AUTOENCODER = dict(input_shape=(8, 8, 1), architecture="conv", hidden_dims=(8,), latent_channels=2, seed=0)
+# The UNet takes the autoencoder's latent shape: everything of TINY_UNET but its input shape.
 TINY = dict(
-    channels=(8,),
-    num_res_blocks=1,
-    attention_levels=(),
-    head_dim=8,
-    num_groups=4,
+    {key: value for key, value in TINY_UNET.items() if key != "input_shape"},
     num_timesteps=50,
     ema_decay=None,
     sampling_steps=3,

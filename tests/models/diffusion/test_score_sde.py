@@ -18,15 +18,10 @@ from tests.checks import check_config_round_trip
 from tests.checks import check_keras_round_trip
 from tests.checks import digits
 from tests.checks import run_model_checks
+from tests.checks.diffusion import TINY_UNET
 
-# One UNet level keeps the compiled steps small; the layer tests cover deeper UNets.
 TINY = dict(
-    input_shape=(8, 8, 1),
-    channels=(8,),
-    num_res_blocks=1,
-    attention_levels=(),
-    head_dim=8,
-    num_groups=4,
+    TINY_UNET,
     ema_decay=None,
     sampling_steps=3,
     seed=0,
