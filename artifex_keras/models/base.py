@@ -316,21 +316,32 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
         if not isinstance(progress, bool):
             raise ValueError(f"{owner}: `progress` must be a bool, got {progress!r}")
         generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
-        # Equal chunks, so one compiled call serves every chunk.
-        size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
+        size = chunk_size(num_samples, batch_size)
         names = sorted(conditions)
         key = ("sample", size, None if sampler is None else sampler.cache_key(), tuple(names), tuple(options.items()))
-        run = self.compiled_function(
-            key, lambda g, *values: self.sample(size, g, sampler=sampler, **options, **dict(zip(names, values)))
-        )
-        chunks = []
+
+        def draw(g, *values):
+            return self.sample(size, g, sampler=sampler, **options, **dict(zip(names, values)))
+
+        chunks = self.draw_in_chunks(key, draw, num_samples, size, generator, conditions, progress)
+        return np.concatenate([keras.ops.convert_to_numpy(result)[:count] for result, count in chunks], axis=0)
+
+    def draw_in_chunks(self, key, draw, num_samples, size, seed_generator, conditions, progress, extra=()):
+        """Yield `(result, count)` of the compiled `draw(seed_generator, *conditions, *extra)` on chunks of `size`.
+
+        The conditions (by sorted name) are cut into chunks of `size`, the last
+        one padded, so one compiled call (cached under `key`) serves them all;
+        `count` is how many of a chunk's results are real. `extra` values go
+        to every call as they are; a progress bar moves once per chunk.
+        """
+        names = sorted(conditions)
+        run = self.compiled_function(key, draw)
         with SamplingProgress(math.ceil(num_samples / size), enabled=progress) as bar:
             for start in range(0, num_samples, size):
                 count = min(size, num_samples - start)
                 values = [pad_examples(conditions[name][start : start + count], size) for name in names]
-                chunks.append(keras.ops.convert_to_numpy(run(generator, *values))[:count])
+                yield run(seed_generator, *values, *extra), count
                 bar.batch_done()
-        return np.concatenate(chunks, axis=0)
 
     def check_generate_options(self, owner, options):
         """The `generate_options` of one call, checked (families with options override this)."""
@@ -339,6 +350,11 @@ class GenerativeModel(PhaseTrainer, ConfiguredModel):
     def sample(self, num_samples, seed_generator, sampler=None, **conditions):
         """Backend tensor of `num_samples` samples, drawn with `keras.ops` (families implement this)."""
         raise NotImplementedError(f"{type(self).__name__} must implement sample()")
+
+
+def chunk_size(num_samples, batch_size):
+    """The size of equal chunks of at most `batch_size` that cover `num_samples` (one compiled call serves all)."""
+    return math.ceil(num_samples / math.ceil(num_samples / batch_size))
 
 
 def _optimizer(owner, identifier):

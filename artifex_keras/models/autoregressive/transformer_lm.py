@@ -15,7 +15,7 @@ from artifex_keras.config import Config
 from artifex_keras.data.text import text_windows
 from artifex_keras.models.autoregressive.transformer_blocks import DecoderBlock
 from artifex_keras.models.base import GenerativeModel
-from artifex_keras.models.configured import pad_examples
+from artifex_keras.models.base import chunk_size
 from artifex_keras.models.registration import register_model
 from artifex_keras.samplers import BeamSampler
 from artifex_keras.samplers import RandomSampler
@@ -341,18 +341,14 @@ class TransformerLM(GenerativeModel):
                 f"{context} tokens, got {max_length}"
             )
         generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
-        size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
+        size = chunk_size(num_samples, batch_size)
         key = ("generate", size, length, max_length, use_cache, sampler.cache_key())
 
         def draw(generator, ids):
             return self.sample(size, generator, sampler=sampler, prompt=ids, max_length=max_length, use_cache=use_cache)
 
-        run = self.compiled_function(key, draw)
-        chunks = []
-        for start in range(0, num_samples, size):
-            count = min(size, num_samples - start)
-            chunks.append(ops.convert_to_numpy(run(generator, pad_examples(prompt[start : start + count], size))))
-        return np.concatenate(chunks)[:num_samples].astype("int32")
+        chunks = self.draw_in_chunks(key, draw, num_samples, size, generator, {"prompt": prompt}, progress=False)
+        return np.concatenate([ops.convert_to_numpy(ids)[:count] for ids, count in chunks]).astype("int32")
 
     def sample(self, num_samples, seed_generator, sampler=None, prompt=None, max_length=None, use_cache=True):
         """Token ids `(num_samples, max_length)`: `prompt` `(num_samples, P)` then drawn tokens (backend tensor)."""

@@ -50,8 +50,7 @@ from artifex_keras.config import Config
 from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.layers.unet import UNet2D
 from artifex_keras.layers.unet1d import UNet1D
-from artifex_keras.models.configured import pad_examples
-from artifex_keras.progress import SamplingProgress
+from artifex_keras.models.base import chunk_size
 from artifex_keras.samplers import schedules
 
 
@@ -351,7 +350,7 @@ class ClassifierFreeGuidance:
         if not isinstance(progress, bool):
             raise ValueError(f"{owner}: `progress` must be a bool, got {progress!r}")
         generator = self.seed_generator if seed is None else keras.random.SeedGenerator(seed)
-        size = math.ceil(num_samples / math.ceil(num_samples / batch_size))
+        size = chunk_size(num_samples, batch_size)
         names = sorted(conditions)
         guided = guidance_scale is not None
         # The guidance scale is an input of the compiled call: one trace serves every scale.
@@ -368,21 +367,14 @@ class ClassifierFreeGuidance:
                 **given,
             )
 
-        run = self.compiled_function(key, draw)
+        extra = (np.full((size,), guidance_scale, dtype="float32"),) if guided else ()
         samples, trajectories = [], []
-        with SamplingProgress(math.ceil(num_samples / size), enabled=progress) as bar:
-            for start in range(0, num_samples, size):
-                count = min(size, num_samples - start)
-                values = [pad_examples(conditions[name][start : start + count], size) for name in names]
-                if guided:
-                    values.append(np.full((size,), guidance_scale, dtype="float32"))
-                result = run(generator, *values)
-                if return_trajectory:
-                    samples.append(keras.ops.convert_to_numpy(result[0])[:count])
-                    trajectories.append(keras.ops.convert_to_numpy(result[1])[:, :count])
-                else:
-                    samples.append(keras.ops.convert_to_numpy(result)[:count])
-                bar.batch_done()
+        for result, count in self.draw_in_chunks(key, draw, num_samples, size, generator, conditions, progress, extra):
+            if return_trajectory:
+                samples.append(keras.ops.convert_to_numpy(result[0])[:count])
+                trajectories.append(keras.ops.convert_to_numpy(result[1])[:, :count])
+            else:
+                samples.append(keras.ops.convert_to_numpy(result)[:count])
         samples = np.concatenate(samples, axis=0)
         return (samples, np.concatenate(trajectories, axis=1)) if return_trajectory else samples
 
