@@ -81,7 +81,8 @@ class GuidedDiffusionFields(Config):
 
     Args:
         ema_decay: decay of the moving average of the weights that `generate`
-            uses; None samples with the trained weights themselves.
+            uses, warmed up as `min(ema_decay, (1 + n) / (10 + n))` at the
+            n-th training step; None samples with the trained weights themselves.
         num_classes: number of class labels for a class-conditional model
             (train on `(x, labels)`, `generate(n, labels=...)`), or None.
         class_dropout: probability that a training label is replaced by the
@@ -399,7 +400,8 @@ class RescaleAndEMA:
 
     The model builds its average in `build_networks` with `moving_average`,
     which sets `self.ema` (an `ExponentialMovingAverage`, or None); it is
-    updated after every training step.
+    updated after every training step, warmed up by the optimizer's step count
+    (a run resumed with a fresh optimizer warms it up again).
     """
 
     def moving_average(self, network, build, name):
@@ -414,7 +416,8 @@ class RescaleAndEMA:
 
     def after_training_step(self):
         if self.ema is not None:
-            self.ema.update()
+            # The optimizer has counted this step: its iterations number the updates, this one included.
+            self.ema.update(step=self.optimizer.iterations)
 
     @property
     def data_range(self):
