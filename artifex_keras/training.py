@@ -186,7 +186,7 @@ def train_preset(
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
     if time_limit is not None:
-        callbacks.append(TimeLimit(time_limit))
+        callbacks.append(TimeLimit(validation.check_positive_number(owner, "time_limit", time_limit)))
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     start = time.perf_counter()

@@ -101,3 +101,5 @@ def test_mistakes_name_the_argument(tmp_path):
         train_preset("vae", tmp_path, data="digits", resume=True)
     with pytest.raises(ValueError, match="train_preset: `teacher` is for models that distill a trained model"):
         train_preset("vae", tmp_path, data="digits", teacher="vae_fashion_mnist", overrides=TINY)
+    with pytest.raises(ValueError, match="train_preset: `time_limit` must be a positive number, got 0"):
+        train_preset("vae", tmp_path, data="digits", time_limit=0, overrides=TINY)
