@@ -43,10 +43,18 @@ class DiffusionSampler(Sampler, abc.ABC):
     Subclasses implement `run(denoise, schedule, noise, seed_generator,
     return_trajectory)` where `denoise(x, t, alpha, sigma)` returns the
     `(x0, epsilon)` predictions at `x = alpha x0 + sigma epsilon`.
+
+    `clip_x0=c` clips every x0 prediction to `[-c, c]` and takes the noise
+    prediction consistent with it, `(x - alpha x0) / sigma` (the
+    "clip_denoised" of the original DDPM code): data scaled to [-1, 1] then
+    never leave that range on the way, which keeps a briefly trained
+    epsilon-predicting model from saturating its samples.
     """
 
-    def __init__(self, steps=50):
-        self.steps = validation.check_positive_int(type(self).__name__, "steps", steps)
+    def __init__(self, steps=50, clip_x0=None):
+        owner = type(self).__name__
+        self.steps = validation.check_positive_int(owner, "steps", steps)
+        self.clip_x0 = None if clip_x0 is None else validation.check_positive_number(owner, "clip_x0", clip_x0)
 
     def check_schedule(self, owner, schedule):
         """Raise a clear error when this sampler cannot run on `schedule`."""
@@ -75,11 +83,16 @@ class DiffusionSampler(Sampler, abc.ABC):
         self.check_schedule(owner, schedule)
         noise = ops.cast(noise, "float32")
         batch = ops.shape(noise)[0]
+        bound = self.clip_x0
 
         def denoise(x, t, alpha, sigma):
             timesteps = ops.ones((batch,), dtype="float32") * t
             output = ops.cast(denoiser(x, timesteps), "float32")
-            return predicted_x0_and_noise(prediction, output, x, alpha, sigma)
+            x0, eps = predicted_x0_and_noise(prediction, output, x, alpha, sigma)
+            if bound is None:
+                return x0, eps
+            x0 = ops.clip(x0, -bound, bound)
+            return x0, (x - alpha * x0) / sigma
 
         samples, states = self.run(denoise, schedule, noise, seed_generator, return_trajectory)
         if not return_trajectory:
@@ -91,7 +104,7 @@ class DiffusionSampler(Sampler, abc.ABC):
         """The sampling loop from `noise`: `(samples, states)`, `states` the trajectory or None."""
 
     def get_config(self):
-        return {"steps": self.steps}
+        return {"steps": self.steps, "clip_x0": self.clip_x0}
 
 
 def timestep_grid(schedule, steps):
@@ -136,18 +149,19 @@ class DDPMSampler(DiffusionSampler):
 
     Args:
         steps: number of denoising steps, at most the schedule's `num_timesteps`.
+        clip_x0: bound of the clipped x0 predictions (see `DiffusionSampler`), or None.
 
     Example:
     ```python
-    ddpm.generate(16, sampler=DDPMSampler(steps=1000))
+    ddpm.generate(16, sampler=DDPMSampler(steps=1000, clip_x0=1.0))
     ```
 
     Reference:
         Ho, Jain & Abbeel, "Denoising Diffusion Probabilistic Models", NeurIPS 2020 (eqs. 6-7).
     """
 
-    def __init__(self, steps=1000):
-        super().__init__(steps)
+    def __init__(self, steps=1000, clip_x0=None):
+        super().__init__(steps, clip_x0)
 
     def run(self, denoise, schedule, noise, seed_generator, return_trajectory):
         timesteps, following = timestep_grid(schedule, self.steps)
@@ -197,6 +211,7 @@ class DDIMSampler(DiffusionSampler):
     Args:
         steps: number of denoising steps, at most the schedule's `num_timesteps`.
         eta: scale of the fresh noise at each step (0: deterministic).
+        clip_x0: bound of the clipped x0 predictions (see `DiffusionSampler`), or None.
 
     Example:
     ```python
@@ -208,8 +223,8 @@ class DDIMSampler(DiffusionSampler):
         Song, Meng & Ermon, "Denoising Diffusion Implicit Models", ICLR 2021 (eqs. 12 and 16).
     """
 
-    def __init__(self, steps=50, eta=0.0):
-        super().__init__(steps)
+    def __init__(self, steps=50, eta=0.0, clip_x0=None):
+        super().__init__(steps, clip_x0)
         self.eta = _check_eta(type(self).__name__, eta)
 
     def _coefficients(self, schedule):
@@ -275,6 +290,8 @@ class DDIMSampler(DiffusionSampler):
         self.check_schedule(owner, schedule)
         if self.eta != 0:
             raise ValueError(f"{owner}: only deterministic DDIM can encode; `eta` must be 0, got {self.eta}")
+        if self.clip_x0 is not None:
+            raise ValueError(f"{owner}: clipped steps cannot be inverted; `clip_x0` must be None, got {self.clip_x0}")
         iterations = validation.check_non_negative_int(owner, "fixed_point_iterations", fixed_point_iterations)
         x = ops.cast(x, "float32")
         batch = ops.shape(x)[0]
@@ -321,6 +338,7 @@ class DPMSolverSampler(DiffusionSampler):
 
     Args:
         steps: number of denoising steps (one network evaluation each).
+        clip_x0: bound of the clipped x0 predictions (see `DiffusionSampler`), or None.
 
     Example:
     ```python
@@ -332,8 +350,8 @@ class DPMSolverSampler(DiffusionSampler):
         2022 (Algorithm 2).
     """
 
-    def __init__(self, steps=20):
-        super().__init__(steps)
+    def __init__(self, steps=20, clip_x0=None):
+        super().__init__(steps, clip_x0)
 
     def run(self, denoise, schedule, noise, seed_generator, return_trajectory):
         timesteps, following = timestep_grid(schedule, self.steps)
@@ -374,8 +392,8 @@ class DPMSolverSampler(DiffusionSampler):
 class _EDMSampler(DiffusionSampler):
     """Shared by Euler and Heun: the EDM view `y = x / alpha = x0 + sigma eps` on Karras' sigmas."""
 
-    def __init__(self, steps=30, rho=7.0):
-        super().__init__(steps)
+    def __init__(self, steps=30, rho=7.0, clip_x0=None):
+        super().__init__(steps, clip_x0)
         owner = type(self).__name__
         if isinstance(rho, bool) or not isinstance(rho, numbers.Real) or not math.isfinite(rho) or rho <= 0:
             raise ValueError(f"{owner}: `rho` must be a positive number, got {rho!r}")
@@ -455,6 +473,7 @@ class EulerSampler(_EDMSampler):
     Args:
         steps: number of steps (one network evaluation each).
         rho: spacing exponent of the sigmas (7 in EDM; larger spends more steps at low noise).
+        clip_x0: bound of the clipped x0 predictions (see `DiffusionSampler`), or None.
 
     Example:
     ```python
@@ -477,6 +496,7 @@ class HeunSampler(_EDMSampler):
     Args:
         steps: number of steps.
         rho: spacing exponent of the sigmas.
+        clip_x0: bound of the clipped x0 predictions (see `DiffusionSampler`), or None.
 
     Example:
     ```python
@@ -488,5 +508,5 @@ class HeunSampler(_EDMSampler):
         NeurIPS 2022 (Algorithm 1).
     """
 
-    def __init__(self, steps=18, rho=7.0):
-        super().__init__(steps, rho)
+    def __init__(self, steps=18, rho=7.0, clip_x0=None):
+        super().__init__(steps, rho, clip_x0)

@@ -203,6 +203,47 @@ def test_trajectory_of_other_samplers(make):
     np.testing.assert_array_equal(trajectory[-1], ops.convert_to_numpy(samples))
 
 
+def point_mass_denoiser(schedule, value):
+    """The exact epsilon prediction for data that are always `value`: `(x_t - a value) / s`."""
+
+    def denoiser(x, t):
+        a, s = schedule.signal_and_noise(t)
+        return (x - a[:, None] * value) / s[:, None]
+
+    return denoiser
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda clip: DDPMSampler(steps=20, clip_x0=clip),
+        lambda clip: DDIMSampler(steps=10, clip_x0=clip),
+        lambda clip: DDIMSampler(steps=10, eta=1.0, clip_x0=clip),
+        lambda clip: DPMSolverSampler(steps=10, clip_x0=clip),
+        lambda clip: EulerSampler(steps=10, clip_x0=clip),
+        lambda clip: HeunSampler(steps=5, clip_x0=clip),
+    ],
+    ids=["ddpm", "ddim", "ddim_eta1", "dpm_solver", "euler", "heun"],
+)
+def test_clipping_x0_is_sampling_the_clipped_data(make):
+    # Data always at 2, clipped to 1: x0 = 1 and the consistent noise (x - a) / s are the exact
+    # predictions for data always at 1, so every state of the path must be that model's.
+    noise = np.random.default_rng(2).standard_normal((16, 3)).astype("float32")
+    clipped, path = make(1.0).sample(
+        point_mass_denoiser(SCHEDULE, 2.0), SCHEDULE, noise, keras.random.SeedGenerator(3), return_trajectory=True
+    )
+    reference, reference_path = make(None).sample(
+        point_mass_denoiser(SCHEDULE, 1.0), SCHEDULE, noise, keras.random.SeedGenerator(3), return_trajectory=True
+    )
+    np.testing.assert_allclose(ops.convert_to_numpy(path), ops.convert_to_numpy(reference_path), atol=2e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(clipped), 1.0, atol=1e-5)
+    np.testing.assert_allclose(ops.convert_to_numpy(reference), 1.0, atol=1e-5)
+    # A bound the predictions never reach changes nothing.
+    loose = make(1e3).sample(exact_denoiser(SCHEDULE), SCHEDULE, noise, keras.random.SeedGenerator(3))
+    free = make(None).sample(exact_denoiser(SCHEDULE), SCHEDULE, noise, keras.random.SeedGenerator(3))
+    np.testing.assert_allclose(ops.convert_to_numpy(loose), ops.convert_to_numpy(free), atol=2e-5)
+
+
 @pytest.mark.parametrize("make", [DDPMSampler, DDIMSampler, DPMSolverSampler, EulerSampler, HeunSampler])
 def test_steps_must_be_positive(make):
     for steps in (0, -3, 2.5, True):
@@ -221,13 +262,17 @@ def test_bad_settings_raise_clear_errors():
         DDIMSampler().sample(exact_denoiser(SCHEDULE), SCHEDULE, np.zeros((1, 3)), prediction="score")
     with pytest.raises(ValueError, match=r"DDIMSampler.encode: only deterministic DDIM can encode; `eta` must be 0"):
         DDIMSampler(eta=1.0).encode(exact_denoiser(SCHEDULE), SCHEDULE, np.zeros((1, 3)))
+    with pytest.raises(ValueError, match=r"EulerSampler: `clip_x0` must be a positive number, got 0"):
+        EulerSampler(clip_x0=0)
+    with pytest.raises(ValueError, match=r"DDIMSampler.encode: clipped steps cannot be inverted; `clip_x0` must"):
+        DDIMSampler(clip_x0=1.0).encode(exact_denoiser(SCHEDULE), SCHEDULE, np.zeros((1, 3)))
 
 
 @pytest.mark.parametrize(
     "sampler",
     [
         DDPMSampler(steps=100),
-        DDIMSampler(steps=20, eta=0.5),
+        DDIMSampler(steps=20, eta=0.5, clip_x0=1.0),
         DPMSolverSampler(steps=15),
         EulerSampler(30, rho=5.0),
         HeunSampler(steps=12),

@@ -42,6 +42,8 @@ class DiffusionConfig(GuidedDiffusionFields):
         logit_std: standard deviation of the logit-normal timestep distribution.
         sampling_steps: steps of the default sampler, `DDIMSampler(eta=0)`
             (at most `num_timesteps`).
+        clip_x0: the default sampler clips its x0 predictions to
+            `[-clip_x0, clip_x0]` (1.0 for images rescaled to [-1, 1]), or None.
         (other fields as in `GuidedDiffusionFields`)
     """
 
@@ -55,6 +57,7 @@ class DiffusionConfig(GuidedDiffusionFields):
     timestep_sampling: str = "uniform"
     logit_mean: float = 0.0
     logit_std: float = 1.0
+    clip_x0: float | None = None
 
     def validate(self):
         self.validate_input_shape()
@@ -67,6 +70,8 @@ class DiffusionConfig(GuidedDiffusionFields):
         self.check_choice("timestep_sampling", objectives.TIMESTEP_SAMPLINGS)
         self.check_number("logit_mean")
         self.check_number("logit_std", low=0.0, low_inclusive=False)
+        if self.clip_x0 is not None:
+            self.check_number("clip_x0", low=0.0, low_inclusive=False)
         super().validate()
         if self.sampling_steps > self.num_timesteps:
             self._fail("sampling_steps", f"an int of at most num_timesteps ({self.num_timesteps})", self.sampling_steps)
@@ -327,7 +332,7 @@ class DDPM(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
 
     # Sampling ---------------------------------------------------------------------
     def default_sampler(self):
-        return DDIMSampler(steps=self.config.sampling_steps, eta=0.0)
+        return DDIMSampler(steps=self.config.sampling_steps, eta=0.0, clip_x0=self.config.clip_x0)
 
     def check_sampler(self, owner, sampler):
         sampler.check_schedule(owner, self.schedule)

@@ -118,6 +118,16 @@ def test_trajectories_come_back():
     assert np.all(np.isfinite(trajectory))
 
 
+def test_clip_x0_keeps_every_state_in_the_data_range():
+    clipped = DDPM(**dict(TINY, clip_x0=1.0))
+    assert clipped.default_sampler() == DDIMSampler(steps=3, eta=0.0, clip_x0=1.0)
+    _, trajectory = clipped.generate(8, seed=1, return_trajectory=True)
+    # The untrained network's x0 predictions leave [-1, 1] by far; clipped, the last state is in [0, 1].
+    assert trajectory[-1].min() >= -1e-6 and trajectory[-1].max() <= 1 + 1e-6
+    _, free = DDPM(**TINY).generate(8, seed=1, return_trajectory=True)
+    assert free[-1].min() < -0.5 or free[-1].max() > 1.5
+
+
 def test_bad_inputs_raise_clear_errors():
     model = DDPM(**TINY)
     with pytest.raises(ValueError, match=r"DDPM.generate: `sampler` must be a DiffusionSampler for DDPM, got TopK"):
@@ -135,3 +145,5 @@ def test_bad_inputs_raise_clear_errors():
         DDPM(**dict(TINY, prediction="score"))
     with pytest.raises(ValueError, match=r"DDPMConfig: `ema_decay` must be a finite number in \[0.0, 1.0\)"):
         DDPM(**dict(TINY, ema_decay=1.0))
+    with pytest.raises(ValueError, match=r"DDPMConfig: `clip_x0` must be a finite number in \(0.0, inf\], got -1.0"):
+        DDPM(**dict(TINY, clip_x0=-1.0))
