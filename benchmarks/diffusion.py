@@ -25,9 +25,12 @@ not depend on them. Each side is warmed up (2 steps; ours compiles there),
 then timed `--repeats` times, round-robin; the median over repeats of the
 mean ms/step is reported next to the CPU time of the process (all threads)
 per step, which other jobs on the CPU disturb far less than wall time. The
-ratio is torch / ours: above 1 means ours is faster. Each side's loss on its
+ratio is each row / ours: above 1 means ours is faster. Each side's loss on its
 first batch (about 1 for an untrained epsilon network) is printed as a check.
 `--compile` adds rows with the diffusers UNet under `torch.compile` (training and sampling).
+The row "plain Keras model" trains our UNet with the same objective in a bare
+`keras.Model` (Keras' own `train_step`): its ratio to ours is what our
+training loop adds per step (above 1: ours is the faster).
 
 Sampling: DDIM with `--ddim-steps` (50) steps and eta 0 from the untrained
 network, `--sampling-batch` images per call: ours is `model.generate(n,
@@ -189,6 +192,42 @@ class Ours:
         return statistics.mean(timer.times), (cpu_seconds() - cpu) / steps, timer.first_loss
 
 
+class PlainEpsilonModel(keras.Model):
+    """The epsilon objective in a bare `keras.Model`, trained by Keras' own `train_step`."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+        self.seed_generator = keras.random.SeedGenerator(SEED)
+        bars = schedules.LinearSchedule(NUM_TIMESTEPS, BETA_START, BETA_END).alphas_cumprod
+        self.signal = keras.ops.convert_to_tensor(np.sqrt(bars).astype("float32"))
+        self.noise = keras.ops.convert_to_tensor(np.sqrt(1.0 - bars).astype("float32"))
+
+    def call(self, images, training=False):
+        """The residual `network(x_t, t) - eps` of uniform timesteps `t`, for images in [0, 1]."""
+        ops = keras.ops
+        x0 = images * 2.0 - 1.0
+        t = keras.random.randint((ops.shape(x0)[0],), 0, NUM_TIMESTEPS, seed=self.seed_generator)
+        eps = keras.random.normal(ops.shape(x0), seed=self.seed_generator)
+        signal = ops.reshape(ops.take(self.signal, t), (-1, 1, 1, 1))
+        noise = ops.reshape(ops.take(self.noise, t), (-1, 1, 1, 1))
+        prediction = self.network(signal * x0 + noise * eps, ops.cast(t, "float32"), training=training)
+        return ops.cast(prediction, "float32") - eps
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return keras.ops.mean(keras.ops.square(y_pred))
+
+
+class PlainKeras(Ours):
+    """Our UNet in `PlainEpsilonModel`: the gap to `Ours` is what our training loop adds per step."""
+
+    def __init__(self, spec, x, batch_size):
+        self.name = f"plain Keras model ({keras.backend.backend()})"
+        self.model = PlainEpsilonModel(our_model(spec).denoiser)
+        self.model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE, epsilon=EPSILON))
+        self.x, self.batch_size = x, batch_size
+
+
 class Diffusers:
     def __init__(self, spec, x, batch_size, device, autocast, compiled):
         self.name = f"diffusers{' + torch.compile' if compiled else ''} ({device})"
@@ -242,7 +281,8 @@ def training(args, device, autocast):
         batch_size = args.batch_size or spec.batch_size
         keras.utils.set_random_seed(SEED)
         x = images(spec, max(args.steps, WARMUP_STEPS) * batch_size)
-        impls = [Ours(spec, x, batch_size), Diffusers(spec, x, batch_size, device, autocast, compiled=False)]
+        impls = [Ours(spec, x, batch_size), PlainKeras(spec, x, batch_size),
+                 Diffusers(spec, x, batch_size, device, autocast, compiled=False)]  # fmt: skip
         if args.compile:
             impls.append(Diffusers(spec, x, batch_size, device, autocast, compiled=True))
         counts = {impl.name: impl.parameters() for impl in impls}
@@ -261,8 +301,8 @@ def training(args, device, autocast):
         cpu_ms = {key: 1000.0 * statistics.median(values) for key, values in cpu.items()}
         ours = impls[0].name
         print(f"{name} {spec.image_shape}, batch {batch_size}: {counts[ours]:,} parameters on both sides")
-        print(f"  {'implementation':36s} {'ms/step':>10s} {'cpu ms/step':>12s} {'torch÷ours':>11s} "
-              f"{'cpu torch÷ours':>15s} {'first loss':>11s}")  # fmt: skip
+        print(f"  {'implementation':36s} {'ms/step':>10s} {'cpu ms/step':>12s} {'row÷ours':>11s} "
+              f"{'cpu row÷ours':>15s} {'first loss':>11s}")  # fmt: skip
         for key in ms:
             ratios = ("", "") if key == ours else (f"{ms[key] / ms[ours]:.2f}", f"{cpu_ms[key] / cpu_ms[ours]:.2f}")
             print(f"  {key:36s} {ms[key]:10.1f} {cpu_ms[key]:12.1f} {ratios[0]:>11s} {ratios[1]:>15s} "
@@ -350,8 +390,8 @@ def sampling(args, device, autocast):
         rows = sampling_rows(spec, args, device, autocast)
         ours = next(iter(rows))
         print(f"{name} {spec.image_shape}:")
-        print(f"  {'implementation':36s} {'s/call':>8s} {'cpu s/call':>11s} {'images/s':>9s} {'torch÷ours':>11s} "
-              f"{'cpu torch÷ours':>15s}")  # fmt: skip
+        print(f"  {'implementation':36s} {'s/call':>8s} {'cpu s/call':>11s} {'images/s':>9s} {'row÷ours':>11s} "
+              f"{'cpu row÷ours':>15s}")  # fmt: skip
         for key, (wall, cpu) in rows.items():
             ratios = ("", "") if key == ours else (f"{wall / rows[ours][0]:.2f}", f"{cpu / rows[ours][1]:.2f}")
             print(f"  {key:36s} {wall:8.2f} {cpu:11.2f} {args.sampling_batch / wall:9.2f} {ratios[0]:>11s} "
