@@ -48,7 +48,8 @@ class DiffusionSampler(Sampler, abc.ABC):
     prediction consistent with it, `(x - alpha x0) / sigma` (the
     "clip_denoised" of the original DDPM code): data scaled to [-1, 1] then
     never leave that range on the way, which keeps a briefly trained
-    epsilon-predicting model from saturating its samples.
+    epsilon-predicting model from saturating its samples (a well-trained
+    one rarely needs it).
     """
 
     def __init__(self, steps=50, clip_x0=None):
