@@ -248,3 +248,15 @@ z = keras.ops.convert_to_numpy(keras.random.normal((8, stylegan.config.latent_di
 for crossover in (0, stylegan.num_ws // 2, stylegan.num_ws):
     mixed = stylegan.style_mix(z[:4], z[4:], crossover=crossover, truncation_psi=0.7)
     print(f"crossover {crossover} of {stylegan.num_ws}:", mixed.shape)
+
+# The shipped `stylegan2_fashion_mnist` is a StyleGAN2 at 32x32 (the 28x28 images
+# padded with black, samples cropped back) with 128-wide styles, trained for 8 epochs
+# on a 2-core CPU. Its samples are as sharp as real images (precision at the real
+# floor) but cover few of the data's modes yet (low recall): longer training is what
+# it needs.
+
+pretrained_style = ak.from_preset("stylegan2_fashion_mnist")
+metrics = ak.preset_metadata("stylegan2_fashion_mnist")["evaluation"]["metrics"]
+print(f"stylegan2_fashion_mnist: FD {metrics['fd']:.2f}, precision {metrics['precision']:.3f}, "
+      f"recall {metrics['recall']:.3f}")  # fmt: skip
+print("preset samples", pretrained_style.generate(4, seed=0, truncation_psi=0.7).shape)
