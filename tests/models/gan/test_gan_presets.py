@@ -63,19 +63,16 @@ def test_wgan_gp_preset_samples_are_far_closer_to_fashion_mnist_than_an_untraine
     assert trained["fd"] < 1.5 * recorded and untrained["fd"] > 10 * recorded, (trained["fd"], untrained["fd"])
 
 
-def test_stylegan2_preset_samples_are_far_closer_to_fashion_mnist_than_an_untrained_generator():
+def test_stylegan2_preset_samples_are_close_to_fashion_mnist():
     model = check_shipped_preset("stylegan2_fashion_mnist", StyleGAN2)
     samples = model.generate(4, seed=0)
     # Trained at 32x32 on images padded from 28x28; samples come back cropped to the data's size.
     assert samples.shape == (4, 28, 28, 1) and 0.0 <= samples.min() and samples.max() <= 1.0
     np.testing.assert_array_equal(samples, model.generate(4, seed=0))
     trained = evaluate_model(model, data="fashion_mnist", limit=500, capabilities=["generate"])
-    untrained = evaluate_model(StyleGAN2(**model.config.to_dict()), data="fashion_mnist", limit=500,
-                               capabilities=["generate"])  # fmt: skip
     recorded = ak.preset_metadata("stylegan2_fashion_mnist")["evaluation"]["metrics"]["fd"]
-    # Measured: 3.87 against 17.6 (an untrained StyleGAN2 already draws smooth blobs), with 3.94 recorded on
-    # 10,000 samples.
-    assert trained["fd"] < 1.5 * recorded and untrained["fd"] > 3 * recorded, (trained["fd"], untrained["fd"])
+    # Measured: 3.87, with 3.94 recorded on 10,000 samples; an untrained StyleGAN2 scores 17.6.
+    assert trained["fd"] < 1.5 * recorded, trained["fd"]
 
 
 def test_cyclegan_preset_turns_sneakers_into_boots_and_back():
