@@ -13,6 +13,16 @@ from artifex_keras.samplers import ODEEulerSampler
 from tests.checks.presets import check_shipped_preset
 
 
+def check_held_out_loss_and_samples(model, bound):
+    """The loss on 512 test images is below `bound`; DDIM samples are images in [0, 1] that repeat with their seed."""
+    x = ak.data.load("fashion_mnist", split="test", with_labels=False, limit=512)
+    loss = model.evaluate(x, batch_size=256, verbose=0, return_dict=True)["loss"]
+    assert loss < bound, loss
+    samples = model.generate(2, seed=0, sampler=DDIMSampler(steps=4))
+    assert samples.shape == (2, 28, 28, 1) and 0.0 <= samples.min() and samples.max() <= 1.0
+    np.testing.assert_array_equal(samples, model.generate(2, seed=0, sampler=DDIMSampler(steps=4)))
+
+
 def test_flow_matching_preset_loads_trained_and_samples_images():
     model = check_shipped_preset("flow_matching_fashion_mnist", FlowMatching)
     x = ak.data.load("fashion_mnist", split="test", with_labels=False, limit=512)
@@ -28,14 +38,9 @@ def test_flow_matching_preset_loads_trained_and_samples_images():
 def test_ddpm_preset_denoises_held_out_images_and_samples_images():
     model = check_shipped_preset("ddpm_fashion_mnist", DDPM)
     assert model.default_sampler() == DDIMSampler(steps=50, eta=0.0)
-    x = ak.data.load("fashion_mnist", split="test", with_labels=False, limit=512)
-    # The min-SNR-weighted epsilon loss on these held-out images: 0.021 for the preset (its last training epoch:
+    # The min-SNR-weighted epsilon loss on 512 held-out images: 0.021 for the preset (its last training epoch:
     # 0.0228), 1.2-1.6 for an untrained network.
-    loss = model.evaluate(x, batch_size=256, verbose=0, return_dict=True)["loss"]
-    assert loss < 0.03, loss
-    samples = model.generate(2, seed=0, sampler=DDIMSampler(steps=4))
-    assert samples.shape == (2, 28, 28, 1) and 0.0 <= samples.min() and samples.max() <= 1.0
-    np.testing.assert_array_equal(samples, model.generate(2, seed=0, sampler=DDIMSampler(steps=4)))
+    check_held_out_loss_and_samples(model, bound=0.03)
 
 
 @pytest.mark.slow
@@ -77,11 +82,6 @@ def test_dit_preset_reproduces_its_recorded_evaluation():
 def test_latent_diffusion_preset_denoises_held_out_latents_and_decodes_images():
     model = check_shipped_preset("latent_diffusion_fashion_mnist", LatentDiffusion)
     assert model.autoencoder.latent_shape == (7, 7, 4)
-    x = ak.data.load("fashion_mnist", split="test", with_labels=False, limit=512)
-    # The epsilon loss on the latents of these held-out images: about 0.13 for the preset (its last training
+    # The epsilon loss on the latents of 512 held-out images: about 0.13 for the preset (its last training
     # epoch: 0.126), 1.56 for an untrained network.
-    loss = model.evaluate(x, batch_size=256, verbose=0, return_dict=True)["loss"]
-    assert loss < 0.2, loss
-    samples = model.generate(2, seed=0, sampler=DDIMSampler(steps=4))
-    assert samples.shape == (2, 28, 28, 1) and 0.0 <= samples.min() and samples.max() <= 1.0
-    np.testing.assert_array_equal(samples, model.generate(2, seed=0, sampler=DDIMSampler(steps=4)))
+    check_held_out_loss_and_samples(model, bound=0.2)
