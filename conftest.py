@@ -32,6 +32,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(once)
         if "jax_only" in item.keywords and backend != "jax":
             item.add_marker(jax_only)
+    # The guides are the longest tests (up to a minute each): start them first, so that no worker is left
+    # running one alone at the end of the pass while the other idles.
+    items.sort(key=lambda item: item.path.name != "test_guides.py")
 
 
 @pytest.fixture(autouse=True)
