@@ -134,6 +134,8 @@ def train_preset(
         teacher: a preset (name or directory) of the trained model that a
             distilling model learns from (`consistency_model` with
             `mode="distillation"`); it is frozen and not saved with the output.
+            A new student with `parameterization="variance_preserving"` starts
+            from the teacher's weights.
         description: one line for the metadata (default: the source's).
         command: the command recorded as having run (default: this
             process's command line).
@@ -174,7 +176,8 @@ def train_preset(
                 f"{owner}: `teacher` is for models that distill a trained model (consistency_model), "
                 f"got {type(model).__name__}"
             )
-        model.set_teacher(presets.load_preset(teacher))
+        # A new student whose network reads like its teacher's starts from the teacher's weights.
+        model.set_teacher(presets.load_preset(teacher), copy_weights=not resume and model.starts_from_teacher)
     output = pathlib.Path(output)
     optimizers = optimizers_with_learning_rates(model, learning_rate, owner=owner)
     model.compile(optimizer=optimizers if len(optimizers) > 1 else next(iter(optimizers.values())))

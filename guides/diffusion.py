@@ -273,15 +273,15 @@ with tempfile.TemporaryDirectory() as autoencoder_preset:
 # with a trained `DDPM` teacher (Heun or Euler), which is frozen and not saved with the
 # student. `generate` takes one network evaluation by default; `steps=2` (or `sigmas=`)
 # re-noises and denoises again, trading speed for quality.
+#
+# `ConsistencyModel.from_teacher(ddpm)` builds a student with the teacher's UNet that
+# reads its network the way the teacher does (`parameterization="variance_preserving"`)
+# and starts from the teacher's weights: from the first step it is the teacher's
+# one-step denoiser, and distillation only has to sharpen it. A student from random
+# weights must first learn to denoise, one noise level at a time from `sigma_min` up,
+# which takes far longer.
 
-consistency = ak.models.ConsistencyModel(
-    input_shape=shape,
-    **unet,
-    mode="distillation",
-    teacher=ddpm,
-    num_scales=18,
-    ema_decay=0.9 if QUICK else 0.9999,
-)
+consistency = ak.models.ConsistencyModel.from_teacher(ddpm, num_scales=18, ema_decay=0.9 if QUICK else 0.999)
 consistency.compile(optimizer=keras.optimizers.Adam(1e-3 if QUICK else 2e-4))
 consistency.fit(x_train, epochs=EPOCHS, batch_size=128, verbose=2)
 for steps in (1, 2):

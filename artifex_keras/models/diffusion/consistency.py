@@ -11,6 +11,7 @@ from artifex_keras import validation
 from artifex_keras.ema import ExponentialMovingAverage
 from artifex_keras.models.base import GenerativeModel
 from artifex_keras.models.diffusion.ddpm import DDPM
+from artifex_keras.models.diffusion.ddpm import SCHEDULES as NOISE_SCHEDULES
 from artifex_keras.models.diffusion.shared import ClassifierFreeGuidance
 from artifex_keras.models.diffusion.shared import GuidedDiffusionFields
 from artifex_keras.models.diffusion.shared import RescaleAndEMA
@@ -18,6 +19,7 @@ from artifex_keras.models.diffusion.shared import UNetFields
 from artifex_keras.models.diffusion.shared import build_unet
 from artifex_keras.models.diffusion.shared import validate_unet
 from artifex_keras.models.registration import register_model
+from artifex_keras.samplers import schedules
 from artifex_keras.samplers.consistency import ConsistencySampler
 from artifex_keras.samplers.schedules import broadcast_to
 from artifex_keras.samplers.schedules import predicted_x0_and_noise
@@ -26,6 +28,10 @@ MODES = ("training", "distillation")
 SCALES_SCHEDULES = ("fixed", "progressive")
 LOSS_METRICS = ("l2", "pseudo_huber")
 TEACHER_SOLVERS = ("euler", "heun")
+PARAMETERIZATIONS = ("edm", "variance_preserving")
+# The fields a student with the "variance_preserving" parameterization takes from its teacher to start as it.
+TEACHER_NETWORK_FIELDS = ("channels", "num_res_blocks", "attention_levels", "head_dim", "num_groups")
+TEACHER_SCHEDULE_FIELDS = ("schedule", "num_timesteps", "prediction")
 # The UNet reads `TIME_SCALE * log(sigma)`: EDM's `c_noise = log(sigma) / 4` stretched to the
 # range of timesteps (hundreds) that its sinusoidal embeddings are made for.
 TIME_SCALE = 250.0
@@ -58,6 +64,27 @@ def edm_ode_step(denoiser, x, sigma_from, sigma_to, solver="euler"):
     return x + step * 0.5 * (slope + slope_to)
 
 
+def variance_preserving_denoiser(network, schedule, prediction, x, sigma):
+    """`D(x, sigma)`: the x0 estimate of a variance-preserving diffusion network at `x = x0 + sigma z`.
+
+    The network `network(x_t, t)` sees `alpha x`, `alpha = 1 / sqrt(1 + sigma^2)`,
+    at the fractional timestep of `schedule` whose `sigma_t / alpha_t` is
+    `sigma` (clamped to the schedule's range); its output, of kind
+    `prediction`, is turned into an x0 estimate.
+
+    Example:
+    ```python
+    d = variance_preserving_denoiser(ddpm.denoiser_function(), ddpm.schedule, "epsilon", x, sigma)
+    ```
+    """
+    sigma = ops.cast(sigma, "float32")
+    alpha = ops.rsqrt(1.0 + ops.square(sigma))
+    x_vp = broadcast_to(alpha, x) * ops.cast(x, "float32")
+    output = ops.cast(network(x_vp, _timesteps_from_sigma(schedule, sigma)), "float32")
+    x0, _ = predicted_x0_and_noise(prediction, output, x_vp, alpha, alpha * sigma)
+    return x0
+
+
 @dataclasses.dataclass(frozen=True)
 class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
     """Configuration of a `ConsistencyModel`.
@@ -88,6 +115,14 @@ class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
         ema_decay: decay of a second moving average of the weights that
             `generate` samples with; None samples with the online weights.
         sampling_steps: network evaluations of the default sampler, `ConsistencySampler`.
+        parameterization: how the UNet `F` enters `f`: "edm" (`F` reads
+            `c_in x` and `250 log sigma`) or "variance_preserving" (`F` is
+            read as a `DDPM` network on the noise schedule below, so a
+            distillation student can start from its teacher's weights; see
+            `ConsistencyModel.from_teacher`).
+        schedule, num_timesteps, prediction: the noise schedule, its steps and
+            the network's prediction kind of the "variance_preserving"
+            parameterization (those of the teacher).
         (other fields as in `UNetFields` and `GuidedDiffusionFields`)
     """
 
@@ -108,6 +143,10 @@ class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
     teacher_solver: str = "heun"
     ema_decay: float | None = 0.9999
     sampling_steps: int = 1
+    parameterization: str = "edm"
+    schedule: str = "linear"
+    num_timesteps: int = 1000
+    prediction: str = "epsilon"
 
     def validate(self):
         self.check_int_tuple("input_shape", length=3)
@@ -129,6 +168,10 @@ class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
         if self.huber_c is not None:
             self.check_number("huber_c", low=0.0, low_inclusive=False)
         self.check_choice("teacher_solver", TEACHER_SOLVERS)
+        self.check_choice("parameterization", PARAMETERIZATIONS)
+        self.check_choice("schedule", NOISE_SCHEDULES)
+        self.check_positive_int("num_timesteps", minimum=2)
+        self.check_choice("prediction", schedules.PREDICTIONS)
         super().validate()
 
 
@@ -147,7 +190,13 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
     with a UNet `F` and the scalings `c_skip = sigma_data^2 / ((sigma -
     sigma_min)^2 + sigma_data^2)`, `c_out = sigma_data (sigma - sigma_min) /
     sqrt(sigma_data^2 + sigma^2)`, `c_in = 1 / sqrt(sigma^2 + sigma_data^2)`,
-    so `f(x, sigma_min) = x` exactly (the boundary condition). Training
+    so `f(x, sigma_min) = x` exactly (the boundary condition). With
+    `parameterization="variance_preserving"`, `F` is a `DDPM` network whose
+    x0 estimate `D(x, sigma)` (see `variance_preserving_denoiser`) enters as
+    `f = c_skip x + (sigma - sigma_min) / sigma (D - c_skip_edm x)`, EDM's
+    `c_skip_edm = sigma_data^2 / (sigma^2 + sigma_data^2)`: the same form
+    (`c_out` times EDM's network output), so a student that starts from its
+    teacher's weights (`from_teacher`) starts as the teacher's denoiser. Training
     draws a level index `n` on the Karras grid of `N` levels and noise `z`,
     and pulls `f(x + sigma_{n+1} z, sigma_{n+1})` towards the target
     network's (a moving average with decay `mu`, under stop-gradient)
@@ -175,6 +224,7 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
     one_step = model.generate(16, seed=0)
     two_step = model.generate(16, seed=0, steps=2)
     student = ConsistencyModel(**small, mode="distillation", teacher=trained_ddpm)
+    warm = ConsistencyModel.from_teacher(trained_ddpm, num_scales=18)   # starts as the teacher
     ```
 
     Reference:
@@ -193,10 +243,50 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         super().__init__(config, **kwargs)
         self._teacher = _Frozen(None)
         if teacher is not None:
-            self.set_teacher(teacher)
+            self.set_teacher(teacher, copy_weights=self.starts_from_teacher)
+
+    @classmethod
+    def from_teacher(cls, teacher, **fields):
+        """A distillation student that starts as `teacher` (a trained `DDPM` with a UNet).
+
+        The student takes the teacher's data shape, UNet, noise schedule,
+        prediction kind, labels and data range, reads its network the way
+        the teacher does (`parameterization="variance_preserving"`), and
+        starts from the teacher's sampling weights; `fields` set the other
+        config fields.
+
+        Example:
+        ```python
+        student = ConsistencyModel.from_teacher(ddpm, num_scales=18, ema_decay=0.999)
+        student.compile(optimizer=keras.optimizers.Adam(2e-4))
+        student.fit(x, epochs=2)
+        ```
+        """
+        owner = f"{cls.__name__}.from_teacher"
+        if not isinstance(teacher, DDPM) or not all(hasattr(teacher.config, name) for name in TEACHER_NETWORK_FIELDS):
+            raise ValueError(f"{owner}: `teacher` must be a DDPM with a UNet, got {teacher!r}")
+        taken = ("input_shape", *TEACHER_NETWORK_FIELDS, *TEACHER_SCHEDULE_FIELDS, "num_classes", "rescale")
+        inherited = {name: getattr(teacher.config, name) for name in taken}
+        fixed = {"mode": "distillation", "parameterization": "variance_preserving"}
+        clashes = sorted(name for name in fields if name in inherited or name in fixed)
+        if clashes:
+            raise ValueError(
+                f"{owner}: {', '.join(f'`{name}`' for name in clashes)} come from the teacher and cannot be set, "
+                f"got {', '.join(f'{name}={fields[name]!r}' for name in clashes)}"
+            )
+        return cls(**inherited, **fixed, **fields, teacher=teacher)
+
+    @property
+    def starts_from_teacher(self):
+        """Whether a new student of this config starts from its teacher's weights (the "variance_preserving" kind)."""
+        return self.config.parameterization == "variance_preserving"
 
     def build_networks(self):
         config = self.config
+        if self.starts_from_teacher:
+            self.network_schedule = schedules.get(
+                {"class_name": config.schedule, "config": {"num_timesteps": config.num_timesteps}}
+            )
         self.online_network = build_unet(config, "online_network")
         self.target_network = build_unet(config, "target_network")
         # The target's decay may change with the step (progressive schedule): `after_training_step` averages.
@@ -217,10 +307,18 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         """The frozen `DDPM` teacher of distillation, or None."""
         return self._teacher.model
 
-    def set_teacher(self, teacher):
+    def set_teacher(self, teacher, copy_weights=False):
         """Use `teacher` (a trained `DDPM`, same data shape, labels and data range) for distillation.
 
         The teacher is not trained and not saved with this model.
+
+        Args:
+            teacher: the trained `DDPM`.
+            copy_weights: also start every network of this model (online,
+                target, sampling average) from the teacher's sampling
+                weights; needs `parameterization="variance_preserving"` and the
+                teacher's UNet, schedule and prediction kind. Leave it False
+                to continue distilling a trained student.
         """
         owner = f"{type(self).__name__}.set_teacher"
         if not isinstance(teacher, DDPM):
@@ -244,28 +342,47 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
                 f"{owner}: `teacher` must map data to the model space as the student does (rescale), "
                 f"got data_range {teacher.data_range} for the student's {self.data_range}"
             )
+        if copy_weights:
+            self._copy_teacher_weights(owner, teacher)
         self._teacher = _Frozen(teacher)
         # A new teacher's weights enter the training step: trace it again.
         self.train_function = None
         self.test_function = None
 
+    def _copy_teacher_weights(self, owner, teacher):
+        """Give the online, target and sampling networks the teacher's sampling weights."""
+        if not self.starts_from_teacher:
+            raise ValueError(
+                f"{owner}: `copy_weights=True` needs parameterization='variance_preserving' (the teacher's way "
+                f"of reading its network), got parameterization={self.config.parameterization!r}"
+            )
+        for name in (*TEACHER_NETWORK_FIELDS, *TEACHER_SCHEDULE_FIELDS):
+            mine, theirs = getattr(self.config, name), getattr(teacher.config, name, None)
+            if mine != theirs:
+                raise ValueError(
+                    f"{owner}: to start from the teacher's weights the student's `{name}` must be the teacher's "
+                    f"({theirs!r}), got {mine!r}; ConsistencyModel.from_teacher(teacher) builds such a student"
+                )
+        # Copies, not the teacher's buffers: JAX would donate one buffer for several variables.
+        values = [ops.convert_to_numpy(v) for v in teacher.sampling_network.weights]
+        for network in {id(n): n for n in (self.online_network, self.target_network, self.sampling_network)}.values():
+            if [tuple(v.shape) for v in network.weights] != [value.shape for value in values]:
+                raise ValueError(f"{owner}: `teacher` must have the student's UNet, got different weight shapes")
+            for target, value in zip(network.weights, values):
+                target.assign(value)
+
     def teacher_denoiser(self, x, sigma, labels=None):
         """The teacher's EDM denoiser `D(x, sigma)`: its x0 estimate at a point `x = x0 + sigma z` of model space.
 
-        The variance-preserving teacher sees `alpha x` with `alpha = 1 / sqrt(1 + sigma^2)`
-        at the fractional timestep of its schedule whose `sigma_t / alpha_t` is `sigma`
-        (clamped to the schedule's range).
+        See `variance_preserving_denoiser`; under stop-gradient.
         """
         teacher = self.teacher
         if teacher is None:
             raise ValueError(self._no_teacher_message(f"{type(self).__name__}.teacher_denoiser"))
-        sigma = ops.cast(sigma, "float32")
-        alpha = ops.rsqrt(1.0 + ops.square(sigma))
-        x_vp = broadcast_to(alpha, x) * x
-        timesteps = _timesteps_from_sigma(teacher.schedule, sigma)
-        output = ops.cast(teacher.denoiser_function(labels)(x_vp, timesteps), "float32")
         # Reading the teacher's prediction kind: DDPM offers no accessor for it.
-        x0, _ = predicted_x0_and_noise(teacher.config.prediction, output, x_vp, alpha, alpha * sigma)
+        x0 = variance_preserving_denoiser(
+            teacher.denoiser_function(labels), teacher.schedule, teacher.config.prediction, x, sigma
+        )
         return ops.stop_gradient(x0)
 
     def teacher_step(self, x, sigma_from, sigma_to, labels=None):
@@ -302,11 +419,29 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         return TIME_SCALE * ops.log(ops.cast(sigma, "float32"))
 
     def consistency_output(self, network, x, sigma, labels=None, training=False):
-        """`f(x, sigma) = c_skip x + c_out network(c_in x, 250 log sigma)`, `sigma` `(batch,)`."""
+        """`f(x, sigma) = c_skip x + c_out network(c_in x, 250 log sigma)`, `sigma` `(batch,)`.
+
+        With `parameterization="variance_preserving"`: `c_skip x + (sigma -
+        sigma_min) / sigma (D - c_skip_edm x)`, `D` the network's x0 estimate.
+        """
+        config = self.config
         x = ops.cast(x, "float32")
+        sigma = ops.cast(sigma, "float32")
         c_skip, c_out, c_in = (broadcast_to(c, x) for c in self.scalings(sigma))
-        output = network(c_in * x, self.noise_input(sigma), labels, training=training)
-        return c_skip * x + c_out * ops.cast(output, "float32")
+        if not self.starts_from_teacher:
+            output = network(c_in * x, self.noise_input(sigma), labels, training=training)
+            return c_skip * x + c_out * ops.cast(output, "float32")
+        denoised = variance_preserving_denoiser(
+            lambda x_t, t: network(x_t, t, labels, training=training),
+            self.network_schedule,
+            config.prediction,
+            x,
+            sigma,
+        )
+        data2 = config.sigma_data**2
+        c_skip_edm = broadcast_to(data2 / (ops.square(sigma) + data2), x)
+        weight = broadcast_to((sigma - config.sigma_min) / sigma, x)
+        return c_skip * x + weight * (denoised - c_skip_edm * x)
 
     def consistency_function(self, labels=None, guidance_scale=None, network=None):
         """`f(x, sigma)` for the sampler, with classifier-free guidance if asked (see `guided_function`)."""

@@ -155,6 +155,67 @@ def test_teacher_denoiser_converts_the_ddpm_prediction(teacher):
     assert np.isclose(timesteps[0], 10) and np.isclose(timesteps[1], 31) and timesteps[3] == 0
 
 
+def test_a_student_from_its_teacher_starts_as_the_teacher_denoiser(teacher):
+    student = ConsistencyModel.from_teacher(teacher, num_scales=10, ema_decay=0.99, seed=0)
+    config = student.config
+    assert (config.mode, config.parameterization) == ("distillation", "variance_preserving")
+    for name in ("input_shape", "channels", "num_res_blocks", "attention_levels", "head_dim", "num_groups",
+                 "schedule", "num_timesteps", "prediction", "num_classes", "rescale"):  # fmt: skip
+        assert getattr(config, name) == getattr(teacher.config, name), name
+    assert student.teacher is teacher
+    for network in (student.online_network, student.target_network, student.ema_network):
+        for got, want in zip(network.weights, teacher.denoiser.weights):
+            np.testing.assert_array_equal(numpy(got), numpy(want))
+    x = images(5, seed=22) * 2.0
+    sigma = np.array([SIGMA_MIN, 0.05, 0.5, 3.0, 80.0], "float32")
+    denoised = numpy(student.teacher_denoiser(x, sigma))
+    s = sigma.astype(np.float64)[:, None, None, None]
+    c_skip = SIGMA_DATA**2 / ((s - SIGMA_MIN) ** 2 + SIGMA_DATA**2)
+    c_skip_edm = SIGMA_DATA**2 / (s**2 + SIGMA_DATA**2)
+    want = c_skip * x + (s - SIGMA_MIN) / s * (denoised - c_skip_edm * x)
+    got = numpy(student(x, sigma=sigma))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    # The boundary condition holds exactly; above it the student is (nearly) the teacher's denoiser.
+    np.testing.assert_array_equal(got[0], x[0])
+    np.testing.assert_allclose(got[3:], denoised[3:], atol=0.03 * np.abs(x).max())
+    assert np.abs(got[1:] - x[1:]).max() > 0.1
+
+
+def test_a_student_from_its_teacher_samples_without_it_after_a_keras_round_trip(teacher, tmp_path):
+    student = ConsistencyModel.from_teacher(teacher, num_scales=10, ema_decay=0.99, seed=0)
+    path = str(tmp_path / "student.keras")
+    student.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.teacher is None and loaded.get_config() == student.get_config()
+    x = images(3, seed=23)
+    sigma = np.array([0.3, 2.0, 20.0], "float32")
+    np.testing.assert_array_equal(numpy(loaded(x, sigma=sigma)), numpy(student(x, sigma=sigma)))
+    np.testing.assert_array_equal(loaded.generate(4, seed=1, steps=2), student.generate(4, seed=1, steps=2))
+    # Continuing to distil keeps the trained weights unless asked otherwise.
+    randomise(loaded.online_network, 24, scale=0.1)
+    before = numpy(loaded.online_network.weights[0])
+    loaded.set_teacher(teacher)
+    np.testing.assert_array_equal(numpy(loaded.online_network.weights[0]), before)
+
+
+def test_starting_from_a_teacher_needs_its_network_and_parameterization(teacher):
+    edm = ConsistencyModel(**dict(TINY, mode="distillation"))
+    with pytest.raises(ValueError, match=r"set_teacher: `copy_weights=True` needs parameterization='variance_pres"):
+        edm.set_teacher(teacher, copy_weights=True)
+    wider = dict(TINY, mode="distillation", parameterization="variance_preserving", num_timesteps=50, channels=(16,))
+    with pytest.raises(ValueError, match=r"the student's `channels` must be the teacher's \(\(8,\)\), got \(16,\)"):
+        ConsistencyModel(**wider, teacher=teacher)
+    other_schedule = dict(TINY, mode="distillation", parameterization="variance_preserving", num_timesteps=60)
+    with pytest.raises(ValueError, match=r"the student's `num_timesteps` must be the teacher's \(50\), got 60"):
+        ConsistencyModel(**other_schedule, teacher=teacher)
+    with pytest.raises(ValueError, match=r"from_teacher: `channels`, `mode` come from the teacher and cannot be set"):
+        ConsistencyModel.from_teacher(teacher, channels=(16,), mode="training")
+    with pytest.raises(ValueError, match=r"from_teacher: `teacher` must be a DDPM with a UNet"):
+        ConsistencyModel.from_teacher(edm)
+    with pytest.raises(ValueError, match=r"ConsistencyConfig: `parameterization` must be one of"):
+        ConsistencyModel(**dict(TINY, parameterization="vp"))
+
+
 def test_distillation_loss_matches_numpy_with_a_known_teacher(teacher, monkeypatch):
     model = ConsistencyModel(**dict(TINY, mode="distillation", teacher_solver="euler"), teacher=teacher)
     randomise(model.online_network, 10)
@@ -321,3 +382,10 @@ def test_train_preset_distils_from_a_teacher_preset(teacher, tmp_path):
     # The teacher is not part of the student's preset.
     student = ak.from_preset(tmp_path / "student")
     assert student.teacher is None and student.count_params() == run.model.count_params()
+    # A student that reads its network as the teacher does starts from the teacher's weights.
+    overrides = dict(TINY, mode="distillation", parameterization="variance_preserving", num_timesteps=50)
+    warm = ak.train_preset("consistency_model", tmp_path / "warm", data="digits", epochs=1, batch_size=16,
+                           limit=16, learning_rate=1e-4, overrides=overrides, teacher=tmp_path / "teacher",
+                           verbose=0)  # fmt: skip
+    moved = [np.abs(numpy(a) - numpy(b)).max() for a, b in zip(warm.model.online_network.weights, teacher.weights)]
+    assert max(moved) < 1e-3, max(moved)
