@@ -333,7 +333,8 @@ def _parser():
                        "upper bound; the metadata records the epochs trained)")
     train.add_argument("--teacher", metavar="PRESET_OR_DIR",
                        help="trained preset a distilling model learns from (consistency_model with "
-                       "--set mode=distillation)")
+                       "--set mode=distillation; add --set parameterization=variance_preserving to start "
+                       "from the teacher's architecture and weights)")
     train.add_argument("--description", help="one line recorded in the preset's metadata")
     train.set_defaults(run=_train_command)
 

@@ -134,7 +134,8 @@ def train_preset(
         teacher: a preset (name or directory) of the trained model that a
             distilling model learns from (`consistency_model` with
             `mode="distillation"`); it is frozen and not saved with the output.
-            A new student with `parameterization="variance_preserving"` starts
+            A new student with `parameterization="variance_preserving"` takes
+            the teacher's architecture (unless `overrides` set it) and starts
             from the teacher's weights.
         description: one line for the metadata (default: the source's).
         command: the command recorded as having run (default: this
@@ -162,6 +163,10 @@ def train_preset(
     seed = validation.check_non_negative_int(owner, "seed", seed)
     seed_everything(seed)
 
+    teacher_model = None if teacher is None else presets.load_preset(teacher)
+    if teacher_model is not None and kind == "model" and callable(getattr(cls, "fields_from_teacher", None)):
+        # A student that starts from its teacher's weights takes the teacher's architecture unless told otherwise.
+        overrides = {**cls.fields_from_teacher(teacher_model, overrides, owner), **overrides}
     if settings["data"] in list_text_datasets():
         model, x = _language_model_and_windows(owner, source, kind, cls, source_dir, overrides, resume, settings, limit)
         y, translation, grid_data = None, False, {}
@@ -177,7 +182,7 @@ def train_preset(
                 f"got {type(model).__name__}"
             )
         # A new student whose network reads like its teacher's starts from the teacher's weights.
-        model.set_teacher(presets.load_preset(teacher), copy_weights=not resume and model.starts_from_teacher)
+        model.set_teacher(teacher_model, copy_weights=not resume and model.starts_from_teacher)
     output = pathlib.Path(output)
     optimizers = optimizers_with_learning_rates(model, learning_rate, owner=owner)
     model.compile(optimizer=optimizers if len(optimizers) > 1 else next(iter(optimizers.values())))

@@ -263,11 +263,8 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
         ```
         """
         owner = f"{cls.__name__}.from_teacher"
-        if not isinstance(teacher, DDPM) or not all(hasattr(teacher.config, name) for name in TEACHER_NETWORK_FIELDS):
-            raise ValueError(f"{owner}: `teacher` must be a DDPM with a UNet, got {teacher!r}")
-        taken = ("input_shape", *TEACHER_NETWORK_FIELDS, *TEACHER_SCHEDULE_FIELDS, "num_classes", "rescale")
-        inherited = {name: getattr(teacher.config, name) for name in taken}
         fixed = {"mode": "distillation", "parameterization": "variance_preserving"}
+        inherited = cls.fields_from_teacher(teacher, fixed, owner)
         clashes = sorted(name for name in fields if name in inherited or name in fixed)
         if clashes:
             raise ValueError(
@@ -275,6 +272,28 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
                 f"got {', '.join(f'{name}={fields[name]!r}' for name in clashes)}"
             )
         return cls(**inherited, **fixed, **fields, teacher=teacher)
+
+    @classmethod
+    def fields_from_teacher(cls, teacher, fields, owner=None):
+        """The config fields a new student with config `fields` (a dict) takes from `teacher`.
+
+        A student with `parameterization="variance_preserving"` starts from the
+        teacher's weights, so it takes the teacher's data shape, UNet, noise
+        schedule, prediction kind, labels and data range; other students take nothing.
+
+        Example:
+        ```python
+        fields = {"mode": "distillation", "parameterization": "variance_preserving"}
+        student = ConsistencyModel(**ConsistencyModel.fields_from_teacher(ddpm, fields), **fields, teacher=ddpm)
+        ```
+        """
+        if fields.get("parameterization") != "variance_preserving":
+            return {}
+        owner = owner or f"{cls.__name__}.fields_from_teacher"
+        if not isinstance(teacher, DDPM) or not all(hasattr(teacher.config, name) for name in TEACHER_NETWORK_FIELDS):
+            raise ValueError(f"{owner}: `teacher` must be a DDPM with a UNet, got {teacher!r}")
+        taken = ("input_shape", *TEACHER_NETWORK_FIELDS, *TEACHER_SCHEDULE_FIELDS, "num_classes", "rescale")
+        return {name: getattr(teacher.config, name) for name in taken}
 
     @property
     def starts_from_teacher(self):

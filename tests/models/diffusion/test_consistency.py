@@ -382,10 +382,11 @@ def test_train_preset_distils_from_a_teacher_preset(teacher, tmp_path):
     # The teacher is not part of the student's preset.
     student = ak.from_preset(tmp_path / "student")
     assert student.teacher is None and student.count_params() == run.model.count_params()
-    # A student that reads its network as the teacher does starts from the teacher's weights.
-    overrides = dict(TINY, mode="distillation", parameterization="variance_preserving", num_timesteps=50)
+    # A student that reads its network as the teacher does takes its architecture and starts from its weights.
+    overrides = dict(mode="distillation", parameterization="variance_preserving", num_scales=10, ema_decay=None)
     warm = ak.train_preset("consistency_model", tmp_path / "warm", data="digits", epochs=1, batch_size=16,
                            limit=16, learning_rate=1e-4, overrides=overrides, teacher=tmp_path / "teacher",
                            verbose=0)  # fmt: skip
     moved = [np.abs(numpy(a) - numpy(b)).max() for a, b in zip(warm.model.online_network.weights, teacher.weights)]
     assert max(moved) < 1e-3, max(moved)
+    assert warm.model.config.num_timesteps == 50 and warm.model.config.channels == teacher.config.channels
