@@ -412,6 +412,9 @@ def _protocol(r):
         )
         if "cas" in m:
             parts.append(f"CAS: {m['cas_num_per_class']}/class, {m['cas_epochs']} epochs")
+        sampler = m.get("sampler")
+        if sampler:
+            parts.append(f"sampler `{sampler['class_name']}` {json.dumps(sampler.get('config', {}), sort_keys=True)}")
     else:
         parts.append("sample metrics not evaluated yet (run with --refresh)")
     recorded = r["recorded"]

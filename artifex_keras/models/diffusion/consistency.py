@@ -115,6 +115,10 @@ class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
         ema_decay: decay of a second moving average of the weights that
             `generate` samples with; None samples with the online weights.
         sampling_steps: network evaluations of the default sampler, `ConsistencySampler`.
+        sampling_sigmas: decreasing levels in `(sigma_min, sigma_max)` that the
+            default sampler re-noises to (then `sampling_steps` must be
+            `len(sampling_sigmas) + 1`); None: the inner points of a Karras
+            grid of `sampling_steps + 1` levels.
         parameterization: how the UNet `F` enters `f`: "edm" (`F` reads
             `c_in x` and `250 log sigma`) or "variance_preserving" (`F` is
             read as a `DDPM` network on the noise schedule below, so a
@@ -143,6 +147,7 @@ class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
     teacher_solver: str = "heun"
     ema_decay: float | None = 0.9999
     sampling_steps: int = 1
+    sampling_sigmas: tuple | None = None
     parameterization: str = "edm"
     schedule: str = "linear"
     num_timesteps: int = 1000
@@ -173,6 +178,23 @@ class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
         self.check_positive_int("num_timesteps", minimum=2)
         self.check_choice("prediction", schedules.PREDICTIONS)
         super().validate()
+        self.validate_sampling_sigmas()
+
+    def validate_sampling_sigmas(self):
+        """Check `sampling_sigmas` against `sigma_min`, `sigma_max` and `sampling_steps`."""
+        sigmas = self.sampling_sigmas
+        if sigmas is None:
+            return
+        expected = f"a strictly decreasing tuple of numbers in ({self.sigma_min}, {self.sigma_max}), or None"
+        numbers = isinstance(sigmas, tuple) and sigmas and all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) for s in sigmas
+        )
+        if not numbers or any(b >= a for a, b in zip(sigmas, sigmas[1:])):
+            self._fail("sampling_sigmas", expected, sigmas)
+        if not (self.sigma_min < sigmas[-1] and sigmas[0] < self.sigma_max):
+            self._fail("sampling_sigmas", expected, sigmas)
+        if self.sampling_steps != len(sigmas) + 1:
+            self._fail("sampling_steps", f"len(sampling_sigmas) + 1 = {len(sigmas) + 1}", self.sampling_steps)
 
 
 class _Frozen:
@@ -576,7 +598,7 @@ class ConsistencyModel(RescaleAndEMA, ClassifierFreeGuidance, GenerativeModel):
 
     # Sampling -----------------------------------------------------------------------
     def default_sampler(self):
-        return ConsistencySampler(steps=self.config.sampling_steps)
+        return ConsistencySampler(steps=self.config.sampling_steps, sigmas=self.config.sampling_sigmas)
 
     def check_sampler(self, owner, sampler):
         sampler.check_range(owner, self.config.sigma_min, self.config.sigma_max)

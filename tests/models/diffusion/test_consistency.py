@@ -296,6 +296,9 @@ def test_keras_file_keeps_generate_and_leaves_the_teacher_out(teacher, tmp_path)
     loaded = keras.saving.load_model(path)
     assert type(loaded) is ConsistencyModel and loaded.teacher is None
     assert loaded.get_config() == model.get_config()
+    fixed = ConsistencyModel(**dict(TINY, sampling_steps=3, sampling_sigmas=[5.0, 0.5]))
+    assert fixed.config.sampling_sigmas == (5.0, 0.5)
+    assert fixed.default_sampler() == ConsistencySampler(sigmas=(5.0, 0.5))
     before = model.generate(5, seed=3, steps=2)
     np.testing.assert_array_equal(loaded.generate(5, seed=3, steps=2), before)
     # The sampling moving average, not the online weights, is what generate uses.
@@ -338,6 +341,13 @@ def test_bad_inputs_raise_clear_errors(teacher):
         model.generate(2, sigmas=[100.0])
     with pytest.raises(ValueError, match=r"ConsistencyConfig: `sigma_min` must be a finite number in \(0.0, 1.0\)"):
         ConsistencyModel(**dict(TINY, sigma_min=2.0, sigma_max=1.0))
+    with pytest.raises(ValueError, match=r"`sampling_sigmas` must be a strictly decreasing tuple of numbers in "
+                       r"\(0.002, 80.0\), or None, got \(1.0, 2.0\)"):  # fmt: skip
+        ConsistencyModel(**dict(TINY, sampling_steps=3, sampling_sigmas=(1.0, 2.0)))
+    with pytest.raises(ValueError, match=r"`sampling_sigmas` must be .*, got \(90.0, 2.0\)"):
+        ConsistencyModel(**dict(TINY, sampling_steps=3, sampling_sigmas=(90.0, 2.0)))
+    with pytest.raises(ValueError, match=r"`sampling_steps` must be len\(sampling_sigmas\) \+ 1 = 3, got 2"):
+        ConsistencyModel(**dict(TINY, sampling_steps=2, sampling_sigmas=(5.0, 1.0)))
     with pytest.raises(ValueError, match=r"ConsistencyConfig: `mode` must be one of"):
         ConsistencyModel(**dict(TINY, mode="distill"))
     student = ConsistencyModel(**dict(TINY, mode="distillation"))
