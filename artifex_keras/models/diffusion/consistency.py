@@ -185,16 +185,15 @@ class ConsistencyConfig(UNetFields, GuidedDiffusionFields):
         sigmas = self.sampling_sigmas
         if sigmas is None:
             return
-        expected = f"a strictly decreasing tuple of numbers in ({self.sigma_min}, {self.sigma_max}), or None"
-        numbers = isinstance(sigmas, tuple) and sigmas and all(
-            isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) for s in sigmas
-        )
-        if not numbers or any(b >= a for a, b in zip(sigmas, sigmas[1:])):
+        # The sampler's own checks, reported against this config's field.
+        try:
+            sampler = ConsistencySampler(sigmas=sigmas)
+            sampler.check_range(type(self).__name__, self.sigma_min, self.sigma_max)
+        except ValueError:
+            expected = f"a strictly decreasing tuple of numbers in ({self.sigma_min}, {self.sigma_max}), or None"
             self._fail("sampling_sigmas", expected, sigmas)
-        if not (self.sigma_min < sigmas[-1] and sigmas[0] < self.sigma_max):
-            self._fail("sampling_sigmas", expected, sigmas)
-        if self.sampling_steps != len(sigmas) + 1:
-            self._fail("sampling_steps", f"len(sampling_sigmas) + 1 = {len(sigmas) + 1}", self.sampling_steps)
+        if self.sampling_steps != sampler.steps:
+            self._fail("sampling_steps", f"len(sampling_sigmas) + 1 = {sampler.steps}", self.sampling_steps)
 
 
 class _Frozen:
